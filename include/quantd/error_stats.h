@@ -1,0 +1,55 @@
+// How far a round trip x' lies from x.
+#ifndef QUANTD_ERROR_STATS_H_
+#define QUANTD_ERROR_STATS_H_
+
+#include <cstdint>
+
+namespace quantd {
+
+struct ErrorStats {
+  int64_t count = 0;
+  double mse = 0;
+  double mean_abs_error = 0;
+  double sum_abs_error = 0;
+  double max_abs_error = 0;
+  // 10 log10(sum x^2 / sum (x - x')^2): +inf when exact or empty, 0 when x
+  // and the error are both all zero, -inf when x is all zero and the error
+  // is not.
+  double sqnr_db = 0;
+  // 1 when x and x' are both all zero (or empty), 0 when only one is.
+  double cosine_similarity = 1;
+  int64_t clipped_count = 0;
+};
+
+// Running sums from which ErrorStats are computed. Partial sums from
+// different chunks combine with Merge, so threads can each keep their own.
+struct ErrorSums {
+  int64_t count = 0;
+  double sum_sq_x = 0;
+  double sum_sq_y = 0;
+  double sum_xy = 0;
+  double sum_sq_error = 0;
+  double sum_abs_error = 0;
+  double max_abs_error = 0;
+  int64_t clipped = 0;
+
+  // x is the original value, y its round trip.
+  void Add(double x, double y) {
+    const double e = x - y;
+    const double abs_e = e < 0 ? -e : e;
+    ++count;
+    sum_sq_x += x * x;
+    sum_sq_y += y * y;
+    sum_xy += x * y;
+    sum_sq_error += e * e;
+    sum_abs_error += abs_e;
+    if (abs_e > max_abs_error) max_abs_error = abs_e;
+  }
+  void Merge(const ErrorSums& other);
+};
+
+ErrorStats FinishErrorStats(const ErrorSums& sums);
+
+}  // namespace quantd
+
+#endif  // QUANTD_ERROR_STATS_H_

@@ -1,0 +1,154 @@
+// Declarations of every exported metric, and the recording helpers.
+#include "server/metrics.h"
+
+#include <cmath>
+
+#include "quantd/version.h"
+
+namespace quantd::server {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+using prometheus::Histogram;
+
+const Histogram::BucketBoundaries& SqnrBuckets() {
+  static const auto* buckets = new Histogram::BucketBoundaries{
+      0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 70, 80, 100, 120, 150};
+  return *buckets;
+}
+
+// Decades from 10^lo to 10^hi.
+Histogram::BucketBoundaries Decades(int lo, int hi) {
+  Histogram::BucketBoundaries buckets;
+  for (int e = lo; e <= hi; ++e) buckets.push_back(std::pow(10.0, e));
+  return buckets;
+}
+
+}  // namespace
+
+const Histogram::BucketBoundaries& LatencyBuckets() {
+  static const auto* buckets = new Histogram::BucketBoundaries{
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10, 30, 60};
+  return *buckets;
+}
+
+Metrics::Metrics(absl::string_view isa)
+    : Metrics(std::make_shared<prometheus::Registry>(), isa) {}
+
+Metrics::Metrics(std::shared_ptr<prometheus::Registry> r, absl::string_view isa)
+    : rpc_started(BuildCounter()
+                      .Name("grpc_server_started_total")
+                      .Help("Total number of RPCs started on the server.")
+                      .Register(*r)),
+      rpc_handled(BuildCounter()
+                      .Name("grpc_server_handled_total")
+                      .Help("Total number of RPCs completed on the server, regardless of success or failure.")
+                      .Register(*r)),
+      rpc_handling_seconds(BuildHistogram()
+                               .Name("grpc_server_handling_seconds")
+                               .Help("Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.")
+                               .Register(*r)),
+      rpc_msg_received(BuildCounter()
+                           .Name("grpc_server_msg_received_total")
+                           .Help("Total number of RPC stream messages received on the server.")
+                           .Register(*r)),
+      rpc_msg_sent(BuildCounter()
+                       .Name("grpc_server_msg_sent_total")
+                       .Help("Total number of gRPC stream messages sent by the server.")
+                       .Register(*r)),
+      elements(BuildCounter()
+                   .Name("quantd_elements_total")
+                   .Help("Tensor elements processed, by operation and quantized dtype.")
+                   .Register(*r)),
+      bytes(BuildCounter()
+                .Name("quantd_bytes_total")
+                .Help("Tensor payload bytes, by operation and direction (in: read from requests, out: written to responses).")
+                .Register(*r)),
+      sqnr_db(BuildHistogram()
+                  .Name("quantd_quantization_sqnr_db")
+                  .Help("Signal-to-quantization-noise ratio (dB) of each quantized tensor; exact results are counted in quantd_quantization_exact_total instead.")
+                  .Register(*r)),
+      exact_results(BuildCounter()
+                        .Name("quantd_quantization_exact_total")
+                        .Help("Quantized tensors whose round trip was exact (infinite SQNR).")
+                        .Register(*r)),
+      mse(BuildHistogram()
+              .Name("quantd_quantization_mse")
+              .Help("Mean squared error of each quantized tensor's round trip.")
+              .Register(*r)),
+      max_abs_error(BuildHistogram()
+                        .Name("quantd_quantization_max_abs_error")
+                        .Help("Largest absolute error of each quantized tensor's round trip.")
+                        .Register(*r)),
+      clipped_elements(BuildCounter()
+                           .Name("quantd_clipped_elements_total")
+                           .Help("Elements that fell outside the quantized range and were clipped.")
+                           .Register(*r)),
+      kernel_seconds(BuildHistogram()
+                         .Name("quantd_kernel_seconds")
+                         .Help("Time spent in kernels per request (seconds), by operation and ISA.")
+                         .Register(*r)),
+      pool_queue_depth(BuildGauge()
+                           .Name("quantd_pool_queue_depth")
+                           .Help("Tasks queued or running on the kernel pool.")
+                           .Register(*r)
+                           .Add({})),
+      pool_threads(BuildGauge()
+                       .Name("quantd_pool_threads")
+                       .Help("Threads of the kernel pool.")
+                       .Register(*r)
+                       .Add({})),
+      inflight_requests(BuildGauge()
+                            .Name("quantd_inflight_requests")
+                            .Help("Quantizer RPCs being handled now.")
+                            .Register(*r)
+                            .Add({})),
+      rejected_requests(BuildCounter()
+                            .Name("quantd_rejected_requests_total")
+                            .Help("RPCs refused with RESOURCE_EXHAUSTED because the kernel pool's queue was full.")
+                            .Register(*r)),
+      registry_(std::move(r)),
+      isa_(isa) {
+  BuildGauge()
+      .Name("quantd_build_info")
+      .Help("Build and run-time facts; the value is always 1.")
+      .Register(*registry_)
+      .Add({{"version", kVersion}, {"isa", isa_}})
+      .Set(1);
+}
+
+void Metrics::RecordQuantize(DType input_dtype, const QuantParams& params, int64_t in_bytes,
+                             int64_t out_bytes, const ErrorStats& error) {
+  const std::string dtype(DTypeName(params.dtype));
+  const std::string granularity(GranularityName(params.granularity));
+  elements.Add({{"op", "quantize"}, {"dtype", dtype}}).Increment(error.count);
+  bytes.Add({{"op", "quantize"}, {"direction", "in"}}).Increment(in_bytes);
+  bytes.Add({{"op", "quantize"}, {"direction", "out"}}).Increment(out_bytes);
+  clipped_elements.Add({{"dtype", dtype}}).Increment(error.clipped_count);
+  if (error.count == 0) return;  // No error to speak of.
+  const prometheus::Labels labels{{"dtype", dtype}, {"granularity", granularity}};
+  if (std::isfinite(error.sqnr_db)) {
+    sqnr_db.Add(labels, SqnrBuckets()).Observe(error.sqnr_db);
+  } else if (error.sqnr_db > 0) {
+    exact_results.Add({{"dtype", dtype}}).Increment();
+  }
+  static const Histogram::BucketBoundaries kMseBuckets = Decades(-14, 2);
+  static const Histogram::BucketBoundaries kAbsBuckets = Decades(-8, 3);
+  mse.Add(labels, kMseBuckets).Observe(error.mse);
+  max_abs_error.Add(labels, kAbsBuckets).Observe(error.max_abs_error);
+}
+
+void Metrics::RecordDequantize(DType dtype, int64_t count, int64_t in_bytes, int64_t out_bytes) {
+  elements.Add({{"op", "dequantize"}, {"dtype", std::string(DTypeName(dtype))}}).Increment(count);
+  bytes.Add({{"op", "dequantize"}, {"direction", "in"}}).Increment(in_bytes);
+  bytes.Add({{"op", "dequantize"}, {"direction", "out"}}).Increment(out_bytes);
+}
+
+void Metrics::RecordKernelSeconds(absl::string_view op, double seconds) {
+  kernel_seconds.Add({{"op", std::string(op)}, {"isa", isa_}}, LatencyBuckets()).Observe(seconds);
+}
+
+}  // namespace quantd::server

@@ -1,0 +1,79 @@
+// Conversions between quantd.v1 messages and core types.
+#include "server/proto_convert.h"
+
+namespace quantd::server {
+
+TensorView TensorViewOf(const v1::Tensor& tensor) {
+  TensorView view;
+  view.dtype = static_cast<DType>(tensor.dtype());
+  view.shape = std::span<const int64_t>(tensor.shape().data(), tensor.shape().size());
+  view.data = std::as_bytes(std::span<const char>(tensor.data()));
+  return view;
+}
+
+QuantParams ParamsFromProto(const v1::QuantParams& proto) {
+  QuantParams params;
+  params.dtype = static_cast<DType>(proto.dtype());
+  params.scheme = static_cast<Scheme>(proto.scheme());
+  params.granularity = static_cast<Granularity>(proto.granularity());
+  params.axis = proto.axis();
+  params.group_size = proto.group_size();
+  params.scales.assign(proto.scales().begin(), proto.scales().end());
+  params.zero_points.assign(proto.zero_points().begin(), proto.zero_points().end());
+  params.full_range = proto.full_range();
+  params.scale_dtype = static_cast<DType>(proto.scale_dtype());
+  params.codebook.assign(proto.codebook().begin(), proto.codebook().end());
+  return params;
+}
+
+void ParamsToProto(const QuantParams& params, v1::QuantParams* proto) {
+  proto->set_dtype(static_cast<v1::DType>(params.dtype));
+  proto->set_scheme(static_cast<v1::Scheme>(params.scheme));
+  proto->set_granularity(static_cast<v1::Granularity>(params.granularity));
+  proto->set_axis(params.axis);
+  proto->set_group_size(params.group_size);
+  proto->mutable_scales()->Assign(params.scales.begin(), params.scales.end());
+  proto->mutable_zero_points()->Assign(params.zero_points.begin(), params.zero_points.end());
+  proto->set_full_range(params.full_range);
+  proto->set_scale_dtype(static_cast<v1::DType>(params.scale_dtype));
+  proto->mutable_codebook()->Assign(params.codebook.begin(), params.codebook.end());
+}
+
+QuantizeOptions OptionsFromProto(const v1::QuantizeOptions& proto) {
+  QuantizeOptions options;
+  options.dtype = static_cast<DType>(proto.dtype());
+  options.scheme = static_cast<Scheme>(proto.scheme());
+  options.granularity = static_cast<Granularity>(proto.granularity());
+  options.axis = proto.axis();
+  options.group_size = proto.group_size();
+  options.full_range = proto.full_range();
+  options.scale_dtype = static_cast<DType>(proto.scale_dtype());
+  options.range_method = static_cast<RangeMethod>(proto.range_method());
+  options.percentile = proto.percentile();
+  if (proto.has_clip_min()) options.clip_min = proto.clip_min();
+  if (proto.has_clip_max()) options.clip_max = proto.clip_max();
+  if (proto.has_params()) options.params = ParamsFromProto(proto.params());
+  options.rounding = static_cast<Rounding>(proto.rounding());
+  options.seed = proto.seed();
+  options.return_dequantized = proto.return_dequantized();
+  return options;
+}
+
+void ErrorStatsToProto(const ErrorStats& stats, v1::ErrorStats* proto) {
+  proto->set_count(stats.count);
+  proto->set_mse(stats.mse);
+  proto->set_mean_abs_error(stats.mean_abs_error);
+  proto->set_sum_abs_error(stats.sum_abs_error);
+  proto->set_max_abs_error(stats.max_abs_error);
+  proto->set_sqnr_db(stats.sqnr_db);
+  proto->set_cosine_similarity(stats.cosine_similarity);
+  proto->set_clipped_count(stats.clipped_count);
+}
+
+std::span<std::byte> ResizeTensorData(v1::Tensor* tensor, int64_t bytes) {
+  std::string* data = tensor->mutable_data();
+  data->resize(static_cast<size_t>(bytes));
+  return std::as_writable_bytes(std::span<char>(data->data(), data->size()));
+}
+
+}  // namespace quantd::server

@@ -1,0 +1,90 @@
+// Assembling and tearing down a quantd server.
+#include "server/quantd_server.h"
+
+#include <climits>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/log.h"
+#include "server/metrics_interceptor.h"
+
+namespace quantd::server {
+namespace {
+
+constexpr char kQuantizerServiceName[] = "quantd.v1.Quantizer";
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<QuantdServer>> QuantdServer::Start(const ServerOptions& options) {
+  if (options.max_message_bytes <= 0 || options.max_message_bytes > INT_MAX) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_message_bytes = ", options.max_message_bytes, " must be in [1, ", INT_MAX, "]"));
+  }
+  if (options.threads < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--threads = ", options.threads, " must be 0 (the cores) or positive"));
+  }
+  std::unique_ptr<QuantdServer> s(new QuantdServer());
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int64_t max_pending =
+      options.max_pending_tasks > 0 ? options.max_pending_tasks : int64_t{64} * threads;
+
+  s->metrics_ = std::make_unique<Metrics>("scalar");
+  try {
+    s->exposer_ = std::make_unique<prometheus::Exposer>(options.metrics_listen);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("cannot serve metrics on --metrics_listen=",
+                                               options.metrics_listen, ": ", e.what()));
+  }
+  s->exposer_->RegisterCollectable(s->metrics_->registry());
+  const std::vector<int> metric_ports = s->exposer_->GetListeningPorts();
+  s->metrics_port_ = metric_ports.empty() ? 0 : metric_ports.front();
+
+  s->pool_ = std::make_unique<KernelPool>(threads, max_pending);
+  s->metrics_->pool_threads.Set(threads);
+  s->service_ = std::make_unique<QuantizerService>(s->pool_.get(), s->metrics_.get());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  if (options.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s->grpc_port_);
+  builder.RegisterService(s->service_.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<MetricsInterceptorFactory>(s->metrics_.get()));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  s->server_ = builder.BuildAndStart();
+  if (s->server_ == nullptr || s->grpc_port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve gRPC on --listen=", options.listen));
+  }
+  grpc::HealthCheckServiceInterface* health = s->server_->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  health->SetServingStatus(kQuantizerServiceName, true);
+  Log(absl::StrCat("quantd: gRPC listening on port ", s->grpc_port_, " (", options.listen,
+                   "), metrics on port ", s->metrics_port_, " (", options.metrics_listen,
+                   "), ", threads, " kernel threads, isa scalar"));
+  return s;
+}
+
+void QuantdServer::Drain(std::chrono::milliseconds grace) {
+  if (drained_) return;
+  drained_ = true;
+  server_->GetHealthCheckService()->SetServingStatus(kQuantizerServiceName, false);
+  server_->Shutdown(std::chrono::system_clock::now() + grace);
+  server_->Wait();
+  pool_.reset();  // Joins the workers: every task has finished its RPC.
+}
+
+QuantdServer::~QuantdServer() { Drain(std::chrono::milliseconds(0)); }
+
+}  // namespace quantd::server

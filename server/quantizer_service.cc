@@ -1,0 +1,170 @@
+// The Quantizer RPC handlers: proto -> validated view -> core -> response.
+#include "server/quantizer_service.h"
+
+#include <chrono>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "quantd/dequantize.h"
+#include "quantd/quantize.h"
+#include "quantd/status_macros.h"
+#include "server/grpc_status.h"
+#include "server/proto_convert.h"
+
+namespace quantd::server {
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void SetShape(std::span<const int64_t> shape, v1::Tensor* tensor) {
+  tensor->mutable_shape()->Assign(shape.begin(), shape.end());
+}
+
+// A streaming RPC that is declared but not built: it answers UNIMPLEMENTED
+// with what is missing as soon as it starts.
+template <typename Reactor>
+class UnimplementedReactor : public Reactor {
+ public:
+  explicit UnimplementedReactor(std::string what) {
+    this->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, std::move(what)));
+  }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* QuantizerService::RunOnPool(grpc::CallbackServerContext* context,
+                                                      std::function<absl::Status()> work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  metrics_->inflight_requests.Increment();
+  auto task = [this, context, reactor, work = std::move(work)] {
+    absl::Status status = context->IsCancelled()
+                              ? absl::CancelledError("the client cancelled before work began")
+                              : work();
+    metrics_->pool_queue_depth.Set(static_cast<double>(pool_->pending() - 1));
+    metrics_->inflight_requests.Decrement();
+    reactor->Finish(ToGrpcStatus(status));
+  };
+  if (!pool_->TrySubmit(std::move(task))) {
+    metrics_->inflight_requests.Decrement();
+    metrics_->rejected_requests.Add({{"reason", "pool_queue_full"}}).Increment();
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("the kernel pool's queue is full (", pool_->pending(),
+                     " tasks queued or running); retry with backoff")));
+    return reactor;
+  }
+  metrics_->pool_queue_depth.Set(static_cast<double>(pool_->pending()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* QuantizerService::Quantize(grpc::CallbackServerContext* context,
+                                                     const v1::QuantizeRequest* request,
+                                                     v1::QuantizeResponse* response) {
+  return RunOnPool(context, [this, request, response] { return DoQuantize(*request, response); });
+}
+
+grpc::ServerUnaryReactor* QuantizerService::Dequantize(grpc::CallbackServerContext* context,
+                                                       const v1::DequantizeRequest* request,
+                                                       v1::DequantizeResponse* response) {
+  return RunOnPool(context,
+                   [this, request, response] { return DoDequantize(*request, response); });
+}
+
+absl::Status QuantizerService::DoQuantize(const v1::QuantizeRequest& request,
+                                          v1::QuantizeResponse* response) {
+  const TensorView input = TensorViewOf(request.input());
+  QUANTD_ASSIGN_OR_RETURN(QuantizeJob job,
+                          PrepareQuantize(input, OptionsFromProto(request.options())));
+
+  v1::Tensor* output = response->mutable_output();
+  output->set_dtype(static_cast<v1::DType>(job.params.dtype));
+  SetShape(input.shape, output);
+  std::span<std::byte> out = ResizeTensorData(output, job.output_bytes);
+  std::span<std::byte> deq;
+  if (job.return_dequantized) {
+    v1::Tensor* dequantized = response->mutable_dequantized();
+    dequantized->set_dtype(request.input().dtype());
+    SetShape(input.shape, dequantized);
+    deq = ResizeTensorData(dequantized, job.dequantized_bytes);
+  }
+
+  const auto start = std::chrono::steady_clock::now();
+  QUANTD_ASSIGN_OR_RETURN(QuantizeResult result, RunQuantize(job, out, deq));
+  metrics_->RecordKernelSeconds("quantize", SecondsSince(start));
+
+  ParamsToProto(result.params, response->mutable_params());
+  ErrorStatsToProto(result.error, response->mutable_error());
+  response->set_budget_met(true);
+  metrics_->RecordQuantize(input.dtype, result.params, static_cast<int64_t>(input.data.size()),
+                           job.output_bytes + job.dequantized_bytes, result.error);
+  return absl::OkStatus();
+}
+
+absl::Status QuantizerService::DoDequantize(const v1::DequantizeRequest& request,
+                                            v1::DequantizeResponse* response) {
+  const TensorView input = TensorViewOf(request.input());
+  QUANTD_ASSIGN_OR_RETURN(
+      DequantizeJob job,
+      PrepareDequantize(input, ParamsFromProto(request.params()),
+                        static_cast<DType>(request.output_dtype())));
+  v1::Tensor* output = response->mutable_output();
+  output->set_dtype(static_cast<v1::DType>(job.output_dtype));
+  SetShape(input.shape, output);
+  std::span<std::byte> out = ResizeTensorData(output, job.output_bytes);
+
+  const auto start = std::chrono::steady_clock::now();
+  QUANTD_RETURN_IF_ERROR(RunDequantize(job, out));
+  metrics_->RecordKernelSeconds("dequantize", SecondsSince(start));
+  metrics_->RecordDequantize(job.params.dtype, job.count,
+                             static_cast<int64_t>(input.data.size()), job.output_bytes);
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* QuantizerService::QuantizedMatMul(grpc::CallbackServerContext* context,
+                                                            const v1::MatMulRequest*,
+                                                            v1::MatMulResponse*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                               "QuantizedMatMul is not implemented yet: the int8 GEMM kernels "
+                               "and LLM.int8() outlier decomposition are still to come"));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* QuantizerService::Analyze(grpc::CallbackServerContext* context,
+                                                    const v1::AnalyzeRequest*,
+                                                    v1::AnalyzeResponse*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                               "Analyze is not implemented yet: it needs the sub-byte, FP8 and "
+                               "MX formats of the default sweep"));
+  return reactor;
+}
+
+grpc::ServerReadReactor<v1::CalibrateRequest>* QuantizerService::Calibrate(
+    grpc::CallbackServerContext*, v1::CalibrateResponse*) {
+  return new UnimplementedReactor<grpc::ServerReadReactor<v1::CalibrateRequest>>(
+      "Calibrate is not implemented yet: the streaming observers (min/max, moving average, "
+      "histogram percentile, entropy, MSE) and mergeable state are still to come; use "
+      "Quantize with range_method MINMAX or ABSMAX on one tensor meanwhile");
+}
+
+grpc::ServerBidiReactor<v1::QuantizeStreamRequest, v1::QuantizeStreamResponse>*
+QuantizerService::QuantizeStream(grpc::CallbackServerContext*) {
+  return new UnimplementedReactor<
+      grpc::ServerBidiReactor<v1::QuantizeStreamRequest, v1::QuantizeStreamResponse>>(
+      "QuantizeStream is not implemented yet: send tensors up to --max_message_bytes "
+      "with the unary Quantize meanwhile");
+}
+
+grpc::ServerBidiReactor<v1::DequantizeStreamRequest, v1::DequantizeStreamResponse>*
+QuantizerService::DequantizeStream(grpc::CallbackServerContext*) {
+  return new UnimplementedReactor<
+      grpc::ServerBidiReactor<v1::DequantizeStreamRequest, v1::DequantizeStreamResponse>>(
+      "DequantizeStream is not implemented yet: send tensors up to --max_message_bytes "
+      "with the unary Dequantize meanwhile");
+}
+
+}  // namespace quantd::server

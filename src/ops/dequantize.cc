@@ -1,0 +1,77 @@
+// Dequantize: checks (PrepareDequantize) and the dequantizing pass.
+#include "quantd/dequantize.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/enum_check.h"
+#include "kernels/reference/int_kernels_reference.h"
+#include "ops/target.h"
+#include "quantd/status_macros.h"
+
+namespace quantd {
+
+absl::StatusOr<DequantizeJob> PrepareDequantize(const TensorView& input,
+                                                const QuantParams& params,
+                                                DType output_dtype) {
+  DequantizeJob job;
+  job.input = input;
+  QUANTD_ASSIGN_OR_RETURN(job.count, ValidateTensorLayout(input, "input"));
+  QUANTD_ASSIGN_OR_RETURN(ResolvedTarget target,
+                          ResolveTarget(params, input.shape, job.count, "params."));
+  if (input.dtype != target.params.dtype) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input.dtype ", DTypeName(input.dtype), " differs from params.dtype ",
+        DTypeName(target.params.dtype)));
+  }
+  QUANTD_RETURN_IF_ERROR(CheckScalesAndZeroPoints(params, target, "params."));
+  QUANTD_RETURN_IF_ERROR(CheckEnumNumber(static_cast<int32_t>(output_dtype), kMaxDTypeNumber,
+                                         "output_dtype", "DType"));
+  switch (output_dtype) {
+    case DType::kUnspecified:
+      output_dtype = DType::kFloat32;
+      break;
+    case DType::kFloat32:
+    case DType::kFloat16:
+    case DType::kBFloat16:
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "output_dtype ", DTypeName(output_dtype),
+          " is not a Dequantize output; use FLOAT32, FLOAT16 or BFLOAT16"));
+  }
+  job.params = std::move(target.params);
+  job.params.scales = params.scales;
+  job.params.zero_points = params.zero_points;
+  job.layout = target.layout;
+  job.output_dtype = output_dtype;
+  job.output_bytes = PackedByteSize(output_dtype, job.count);
+  return job;
+}
+
+absl::Status RunDequantize(const DequantizeJob& job, std::span<std::byte> output) {
+  if (static_cast<int64_t>(output.size()) != job.output_bytes) {
+    return absl::InternalError(absl::StrCat("RunDequantize: output buffer of ", output.size(),
+                                            " bytes, expected ", job.output_bytes));
+  }
+  IntDequantizeArgs args;
+  args.src_dtype = job.params.dtype;
+  args.src = job.input.data.data();
+  args.dst_dtype = job.output_dtype;
+  args.dst = output.data();
+  args.layout = job.layout;
+  args.params.scales = job.params.scales.data();
+  args.params.zero_points =
+      job.params.zero_points.empty() ? nullptr : job.params.zero_points.data();
+  DequantizeIntReference(args, 0, job.count);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::byte>> Dequantize(const TensorView& input,
+                                                  const QuantParams& params,
+                                                  DType output_dtype) {
+  QUANTD_ASSIGN_OR_RETURN(DequantizeJob job, PrepareDequantize(input, params, output_dtype));
+  std::vector<std::byte> out(job.output_bytes);
+  QUANTD_RETURN_IF_ERROR(RunDequantize(job, out));
+  return out;
+}
+
+}  // namespace quantd

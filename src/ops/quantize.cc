@@ -1,0 +1,209 @@
+// Quantize: checks and defaults (PrepareQuantize), then range, parameters
+// and the quantizing pass (RunQuantize).
+#include "quantd/quantize.h"
+
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "formats/element_io.h"
+#include "core/enum_check.h"
+#include "kernels/reference/int_kernels_reference.h"
+#include "ops/scale_selection.h"
+#include "ops/target.h"
+#include "quantd/status_macros.h"
+
+namespace quantd {
+namespace {
+
+absl::Status CheckRangeOptions(const QuantizeOptions& options) {
+  QUANTD_RETURN_IF_ERROR(CheckEnumNumber(static_cast<int32_t>(options.range_method),
+                                         kMaxRangeMethodNumber, "options.range_method",
+                                         "RangeMethod"));
+  switch (options.range_method) {
+    case RangeMethod::kUnspecified:
+    case RangeMethod::kMinMax:
+    case RangeMethod::kAbsMax:
+      break;
+    case RangeMethod::kMovingAverageMinMax:
+      return absl::InvalidArgumentError(
+          "options.range_method MOVING_AVERAGE_MINMAX needs a stream of batches: use Calibrate");
+    default:
+      return absl::UnimplementedError(absl::StrCat(
+          "options.range_method ", RangeMethodName(options.range_method),
+          " is not implemented yet (MINMAX and ABSMAX are)"));
+  }
+  if (!(options.percentile >= 0 && options.percentile <= 100)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.percentile = ", options.percentile, " is outside [0, 100]"));
+  }
+  for (const auto& [bound, name] : {std::pair{options.clip_min, "clip_min"},
+                                    std::pair{options.clip_max, "clip_max"}}) {
+    if (bound && !std::isfinite(*bound)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.", name, " = ", *bound, " is not finite"));
+    }
+  }
+  if (options.clip_min && options.clip_max && *options.clip_min > *options.clip_max) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.clip_min = ", *options.clip_min, " is above options.clip_max = ",
+        *options.clip_max));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Rounding> ResolveRounding(Rounding rounding) {
+  QUANTD_RETURN_IF_ERROR(CheckEnumNumber(static_cast<int32_t>(rounding), kMaxRoundingNumber,
+                                         "options.rounding", "Rounding"));
+  if (rounding == Rounding::kStochastic) {
+    return absl::UnimplementedError(
+        "options.rounding STOCHASTIC is not implemented yet (HALF_TO_EVEN, "
+        "HALF_AWAY_FROM_ZERO and FLOOR are)");
+  }
+  return rounding == Rounding::kUnspecified ? Rounding::kHalfToEven : rounding;
+}
+
+// The options' target fields as a parameter spec for ResolveTarget.
+QuantParams TargetSpec(const QuantizeOptions& options) {
+  QuantParams spec;
+  spec.dtype = options.dtype;
+  spec.scheme = options.scheme;
+  spec.granularity = options.granularity;
+  spec.axis = options.axis;
+  spec.group_size = options.group_size;
+  spec.full_range = options.full_range;
+  spec.scale_dtype = options.scale_dtype;
+  return spec;
+}
+
+// The clipping range of one channel from its observed min and max.
+std::pair<float, float> ClipRange(const QuantizeJob& job, float min, float max) {
+  float lo = min, hi = max;
+  if (job.range_method == RangeMethod::kAbsMax) {
+    const float amax = std::max(std::fabs(min), std::fabs(max));
+    lo = -amax;
+    hi = amax;
+  }
+  if (job.clip_min) lo = *job.clip_min;
+  if (job.clip_max) hi = *job.clip_max;
+  return {lo, hi};
+}
+
+}  // namespace
+
+absl::StatusOr<QuantizeJob> PrepareQuantize(const TensorView& input,
+                                            const QuantizeOptions& options) {
+  QuantizeJob job;
+  job.input = input;
+  QUANTD_ASSIGN_OR_RETURN(job.count, ValidateTensorLayout(input, "input"));
+  if (!IsFloatInputDType(input.dtype)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input.dtype ", DTypeName(input.dtype),
+        " cannot be quantized; Quantize takes FLOAT32, FLOAT16, BFLOAT16 or FLOAT64"));
+  }
+  QUANTD_ASSIGN_OR_RETURN(job.rounding, ResolveRounding(options.rounding));
+  job.seed = options.seed;
+  job.return_dequantized = options.return_dequantized;
+
+  ResolvedTarget target;
+  if (options.params) {
+    QUANTD_ASSIGN_OR_RETURN(target, ResolveTarget(*options.params, input.shape, job.count,
+                                                  "options.params."));
+    QUANTD_RETURN_IF_ERROR(
+        CheckScalesAndZeroPoints(*options.params, target, "options.params."));
+    target.params.scales = options.params->scales;
+    target.params.zero_points = options.params->zero_points;
+    job.params_given = true;
+  } else {
+    QUANTD_ASSIGN_OR_RETURN(target, ResolveTarget(TargetSpec(options), input.shape,
+                                                  job.count, "options."));
+    QUANTD_RETURN_IF_ERROR(CheckRangeOptions(options));
+    job.range_method = options.range_method;
+    if (job.range_method == RangeMethod::kUnspecified) {
+      job.range_method = target.params.scheme == Scheme::kSymmetric ? RangeMethod::kAbsMax
+                                                                     : RangeMethod::kMinMax;
+    }
+    job.clip_min = options.clip_min;
+    job.clip_max = options.clip_max;
+  }
+  job.params = std::move(target.params);
+  job.layout = target.layout;
+  job.qmin = target.qmin;
+  job.qmax = target.qmax;
+  job.output_bytes = PackedByteSize(job.params.dtype, job.count);
+  job.dequantized_bytes =
+      job.return_dequantized ? PackedByteSize(input.dtype, job.count) : 0;
+  return job;
+}
+
+absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
+                                           std::span<std::byte> output,
+                                           std::span<std::byte> dequantized) {
+  if (static_cast<int64_t>(output.size()) != job.output_bytes ||
+      static_cast<int64_t>(dequantized.size()) != job.dequantized_bytes) {
+    return absl::InternalError(absl::StrCat(
+        "RunQuantize: output buffers of ", output.size(), " and ", dequantized.size(),
+        " bytes, expected ", job.output_bytes, " and ", job.dequantized_bytes));
+  }
+  const FloatSource src{job.input.dtype, job.input.data.data()};
+  const int64_t channels = job.layout.channels;
+
+  // Pass 1: range per channel, which also finds NaN and Inf.
+  std::vector<float> mins(channels, std::numeric_limits<float>::infinity());
+  std::vector<float> maxs(channels, -std::numeric_limits<float>::infinity());
+  const int64_t bad = MinMaxReference(src, job.layout, 0, job.count, mins.data(), maxs.data());
+  if (bad >= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input.data[", bad, "] = ", LoadFloatElement(src.dtype, src.data, bad),
+        " is not a finite float32; Quantize takes finite values only"));
+  }
+
+  QuantizeResult result;
+  result.params = job.params;
+  if (!job.params_given) {
+    const bool is_unsigned = job.qmin == 0;
+    result.params.scales.resize(channels);
+    if (job.params.scheme == Scheme::kAsymmetric) result.params.zero_points.resize(channels);
+    for (int64_t c = 0; c < channels; ++c) {
+      // An empty channel has no range: it gets the zero range's parameters.
+      const auto [lo, hi] = mins[c] <= maxs[c] ? ClipRange(job, mins[c], maxs[c])
+                                               : ClipRange(job, 0, 0);
+      const ScaleZeroPoint sz = ChooseScaleZeroPoint(lo, hi, job.params.scheme, is_unsigned,
+                                                     job.params.full_range, job.qmin, job.qmax);
+      result.params.scales[c] = sz.scale;
+      if (job.params.scheme == Scheme::kAsymmetric) result.params.zero_points[c] = sz.zero_point;
+    }
+  }
+
+  // Pass 2: quantize, with the error sums fused in.
+  std::vector<float> inv_scales(channels);
+  for (int64_t c = 0; c < channels; ++c) inv_scales[c] = 1.0f / result.params.scales[c];
+  IntQuantizeArgs args;
+  args.src = src;
+  args.dst_dtype = job.params.dtype;
+  args.dst = output.data();
+  args.deq_dtype = job.input.dtype;
+  args.deq = job.return_dequantized ? dequantized.data() : nullptr;
+  args.layout = job.layout;
+  args.params.scales = result.params.scales.data();
+  args.params.inv_scales = inv_scales.data();
+  args.params.zero_points =
+      result.params.zero_points.empty() ? nullptr : result.params.zero_points.data();
+  args.qmin = job.qmin;
+  args.qmax = job.qmax;
+  args.rounding = job.rounding;
+  result.error = FinishErrorStats(QuantizeIntReference(args, 0, job.count));
+  return result;
+}
+
+absl::StatusOr<QuantizedTensor> Quantize(const TensorView& input,
+                                         const QuantizeOptions& options) {
+  QUANTD_ASSIGN_OR_RETURN(QuantizeJob job, PrepareQuantize(input, options));
+  QuantizedTensor out;
+  out.data.resize(job.output_bytes);
+  out.dequantized.resize(job.dequantized_bytes);
+  QUANTD_ASSIGN_OR_RETURN(out.result, RunQuantize(job, out.data, out.dequantized));
+  return out;
+}
+
+}  // namespace quantd
