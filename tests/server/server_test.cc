@@ -1,0 +1,451 @@
+// quantd over real gRPC on loopback: results, every bad input's status (and
+// that the server keeps serving after it), health, the unimplemented RPCs,
+// message limits, metrics and draining.
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "http_get.h"
+#include "quantd/v1/quantd.grpc.pb.h"
+#include "server/quantd_server.h"
+
+namespace quantd::server {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string FloatBytes(const std::vector<float>& values) {
+  std::string bytes(values.size() * sizeof(float), '\0');
+  if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());
+  return bytes;
+}
+
+template <typename T>
+std::vector<T> Values(const std::string& bytes) {
+  std::vector<T> values(bytes.size() / sizeof(T));
+  if (!values.empty()) std::memcpy(values.data(), bytes.data(), values.size() * sizeof(T));
+  return values;
+}
+
+v1::QuantizeRequest Int8Request(std::vector<int64_t> shape, const std::vector<float>& values) {
+  v1::QuantizeRequest request;
+  request.mutable_input()->set_dtype(v1::DTYPE_FLOAT32);
+  for (int64_t d : shape) request.mutable_input()->add_shape(d);
+  request.mutable_input()->set_data(FloatBytes(values));
+  request.mutable_options()->set_dtype(v1::DTYPE_INT8);
+  return request;
+}
+
+struct Connection {
+  std::unique_ptr<QuantdServer> server;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::Quantizer::Stub> stub;
+};
+
+Connection StartServer(ServerOptions options = {}) {
+  options.listen = "127.0.0.1:0";
+  options.metrics_listen = "127.0.0.1:0";
+  auto server = QuantdServer::Start(options);
+  EXPECT_TRUE(server.ok()) << server.status();
+  Connection c;
+  c.server = std::move(*server);
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxSendMessageSize(-1);
+  c.channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", c.server->grpc_port()),
+                                        grpc::InsecureChannelCredentials(), args);
+  c.stub = v1::Quantizer::NewStub(c.channel);
+  return c;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { connection_ = new Connection(StartServer()); }
+  static void TearDownTestSuite() {
+    delete connection_;
+    connection_ = nullptr;
+  }
+
+  v1::Quantizer::Stub& stub() { return *connection_->stub; }
+
+  grpc::Status Quantize(const v1::QuantizeRequest& request, v1::QuantizeResponse* response) {
+    grpc::ClientContext context;
+    return stub().Quantize(&context, request, response);
+  }
+  grpc::Status Dequantize(const v1::DequantizeRequest& request, v1::DequantizeResponse* response) {
+    grpc::ClientContext context;
+    return stub().Dequantize(&context, request, response);
+  }
+
+  // The server still answers a good request correctly.
+  void ExpectStillServing() {
+    v1::QuantizeResponse response;
+    ASSERT_TRUE(Quantize(Int8Request({2}, {-127, 63}), &response).ok());
+    EXPECT_EQ(Values<int8_t>(response.output().data()), (std::vector<int8_t>{-127, 63}));
+  }
+
+  static Connection* connection_;
+};
+
+Connection* ServerTest::connection_ = nullptr;
+
+TEST_F(ServerTest, QuantizeInt8PerTensor) {
+  v1::QuantizeResponse response;
+  const grpc::Status status = Quantize(Int8Request({2, 3}, {-127, -1.5, -0.5, 0.5, 2.5, 127}), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.output().dtype(), v1::DTYPE_INT8);
+  EXPECT_THAT(response.output().shape(), ::testing::ElementsAre(2, 3));
+  EXPECT_EQ(Values<int8_t>(response.output().data()), (std::vector<int8_t>{-127, -2, 0, 0, 2, 127}));
+  const v1::QuantParams& params = response.params();
+  EXPECT_EQ(params.dtype(), v1::DTYPE_INT8);
+  EXPECT_EQ(params.scheme(), v1::SCHEME_SYMMETRIC);
+  EXPECT_EQ(params.granularity(), v1::GRANULARITY_PER_TENSOR);
+  EXPECT_EQ(params.scale_dtype(), v1::DTYPE_FLOAT32);
+  EXPECT_THAT(params.scales(), ::testing::ElementsAre(1.0f));
+  EXPECT_EQ(params.zero_points_size(), 0);
+  EXPECT_EQ(response.error().count(), 6);
+  EXPECT_DOUBLE_EQ(response.error().sum_abs_error(), 2.0);
+  EXPECT_DOUBLE_EQ(response.error().max_abs_error(), 0.5);
+  EXPECT_EQ(response.error().clipped_count(), 0);
+  EXPECT_FALSE(response.has_dequantized());
+}
+
+TEST_F(ServerTest, PerChannelUint8RoundTripThroughDequantize) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.5f, 2.0f);
+  std::vector<float> values(4 * 33);
+  for (float& v : values) v = normal(rng);
+  v1::QuantizeRequest request = Int8Request({4, 33}, values);
+  request.mutable_options()->set_dtype(v1::DTYPE_UINT8);
+  request.mutable_options()->set_granularity(v1::GRANULARITY_PER_CHANNEL);
+  request.mutable_options()->set_axis(-2);
+  request.mutable_options()->set_return_dequantized(true);
+  v1::QuantizeResponse quantized;
+  ASSERT_TRUE(Quantize(request, &quantized).ok());
+  EXPECT_EQ(quantized.params().scheme(), v1::SCHEME_ASYMMETRIC);
+  EXPECT_EQ(quantized.params().axis(), 0);
+  EXPECT_EQ(quantized.params().scales_size(), 4);
+  EXPECT_EQ(quantized.params().zero_points_size(), 4);
+  EXPECT_GT(quantized.error().sqnr_db(), 35);  // About 6 dB per bit of 8.
+
+  v1::DequantizeRequest dequantize;
+  *dequantize.mutable_input() = quantized.output();
+  *dequantize.mutable_params() = quantized.params();
+  v1::DequantizeResponse dequantized;
+  ASSERT_TRUE(Dequantize(dequantize, &dequantized).ok());
+  EXPECT_EQ(dequantized.output().dtype(), v1::DTYPE_FLOAT32);
+  // The fake-quantized tensor of Quantize is exactly Dequantize's answer.
+  EXPECT_EQ(dequantized.output().data(), quantized.dequantized().data());
+  double max_error = 0;
+  const std::vector<float> y = Values<float>(dequantized.output().data());
+  for (size_t i = 0; i < values.size(); ++i) {
+    max_error = std::max(max_error, std::fabs(double{values[i]} - y[i]));
+  }
+  EXPECT_EQ(max_error, quantized.error().max_abs_error());
+}
+
+TEST_F(ServerTest, EmptyAndConstantTensors) {
+  v1::QuantizeResponse response;
+  ASSERT_TRUE(Quantize(Int8Request({0, 3}, {}), &response).ok());
+  EXPECT_TRUE(response.output().data().empty());
+  EXPECT_EQ(response.error().count(), 0);
+  EXPECT_EQ(response.error().sqnr_db(), std::numeric_limits<double>::infinity());
+
+  ASSERT_TRUE(Quantize(Int8Request({5}, std::vector<float>(5, 0.0f)), &response).ok());
+  EXPECT_EQ(response.params().scales(0), 1.0f);
+  EXPECT_EQ(response.error().max_abs_error(), 0);
+
+  ASSERT_TRUE(Quantize(Int8Request({5}, std::vector<float>(5, -3.7f)), &response).ok());
+  EXPECT_GT(response.params().scales(0), 0);
+  EXPECT_EQ(response.error().max_abs_error(), 0);
+}
+
+struct BadQuantize {
+  const char* name;
+  std::function<void(v1::QuantizeRequest*)> mutate;
+  grpc::StatusCode code;
+  const char* message;
+};
+
+TEST_F(ServerTest, BadQuantizeRequestsAreRejectedAndTheServerKeepsServing) {
+  const float kNan = std::numeric_limits<float>::quiet_NaN();
+  const float kInf = std::numeric_limits<float>::infinity();
+  using grpc::StatusCode;
+  const std::vector<BadQuantize> cases = {
+      {"short data", [](auto* r) { r->mutable_input()->mutable_data()->pop_back(); },
+       StatusCode::INVALID_ARGUMENT, "input.data has 23 bytes, but shape [2, 3] of FLOAT32 needs 24"},
+      {"negative dimension", [](auto* r) { r->mutable_input()->set_shape(1, -3); },
+       StatusCode::INVALID_ARGUMENT, "input.shape[1] = -3 is negative"},
+      {"overflowing shape",
+       [](auto* r) {
+         r->mutable_input()->set_shape(0, int64_t{1} << 40);
+         r->mutable_input()->set_shape(1, int64_t{1} << 40);
+       },
+       StatusCode::INVALID_ARGUMENT, "more elements than the limit"},
+      {"absurd shape",
+       [](auto* r) {
+         r->mutable_input()->clear_shape();
+         r->mutable_input()->add_shape(int64_t{1} << 50);
+       },
+       StatusCode::INVALID_ARGUMENT, "more elements than the limit"},
+      {"unknown input dtype", [](auto* r) { r->mutable_input()->set_dtype(static_cast<v1::DType>(99)); },
+       StatusCode::INVALID_ARGUMENT, "input.dtype = 99 is not a known DType"},
+      {"unspecified input dtype", [](auto* r) { r->mutable_input()->set_dtype(v1::DTYPE_UNSPECIFIED); },
+       StatusCode::INVALID_ARGUMENT, "input.dtype is DTYPE_UNSPECIFIED"},
+      {"unspecified target dtype", [](auto* r) { r->mutable_options()->set_dtype(v1::DTYPE_UNSPECIFIED); },
+       StatusCode::INVALID_ARGUMENT, "options.dtype is DTYPE_UNSPECIFIED"},
+      {"unknown scheme", [](auto* r) { r->mutable_options()->set_scheme(static_cast<v1::Scheme>(9)); },
+       StatusCode::INVALID_ARGUMENT, "options.scheme = 9 is not a known Scheme"},
+      {"unknown granularity",
+       [](auto* r) { r->mutable_options()->set_granularity(static_cast<v1::Granularity>(8)); },
+       StatusCode::INVALID_ARGUMENT, "options.granularity = 8"},
+      {"unknown rounding", [](auto* r) { r->mutable_options()->set_rounding(static_cast<v1::Rounding>(77)); },
+       StatusCode::INVALID_ARGUMENT, "options.rounding = 77"},
+      {"unknown range method",
+       [](auto* r) { r->mutable_options()->set_range_method(static_cast<v1::RangeMethod>(31)); },
+       StatusCode::INVALID_ARGUMENT, "options.range_method = 31"},
+      {"axis out of range",
+       [](auto* r) {
+         r->mutable_options()->set_granularity(v1::GRANULARITY_PER_CHANNEL);
+         r->mutable_options()->set_axis(-3);
+       },
+       StatusCode::INVALID_ARGUMENT, "options.axis = -3 is out of range for a tensor of rank 2"},
+      {"group size zero",
+       [](auto* r) {
+         r->mutable_options()->set_granularity(v1::GRANULARITY_PER_GROUP);
+         r->mutable_options()->set_group_size(0);
+       },
+       StatusCode::INVALID_ARGUMENT, "options.group_size = 0 must be positive"},
+      {"wrong scale count",
+       [](auto* r) {
+         v1::QuantParams* p = r->mutable_options()->mutable_params();
+         p->set_dtype(v1::DTYPE_INT8);
+         p->set_granularity(v1::GRANULARITY_PER_CHANNEL);
+         p->add_scales(1);
+       },
+       StatusCode::INVALID_ARGUMENT, "options.params.scales has 1 values, but PER_CHANNEL needs 2 (shape[0])"},
+      {"zero scale",
+       [](auto* r) {
+         r->mutable_options()->mutable_params()->set_dtype(v1::DTYPE_INT8);
+         r->mutable_options()->mutable_params()->add_scales(0);
+       },
+       StatusCode::INVALID_ARGUMENT, "options.params.scales[0] = 0"},
+      {"negative scale",
+       [](auto* r) {
+         r->mutable_options()->mutable_params()->set_dtype(v1::DTYPE_INT8);
+         r->mutable_options()->mutable_params()->add_scales(-0.5f);
+       },
+       StatusCode::INVALID_ARGUMENT, "options.params.scales[0] = -0.5"},
+      {"nan scale",
+       [kNan](auto* r) {
+         r->mutable_options()->mutable_params()->set_dtype(v1::DTYPE_INT8);
+         r->mutable_options()->mutable_params()->add_scales(kNan);
+       },
+       StatusCode::INVALID_ARGUMENT, "options.params.scales[0] = nan"},
+      {"infinite scale",
+       [kInf](auto* r) {
+         r->mutable_options()->mutable_params()->set_dtype(v1::DTYPE_INT8);
+         r->mutable_options()->mutable_params()->add_scales(kInf);
+       },
+       StatusCode::INVALID_ARGUMENT, "options.params.scales[0] = inf"},
+      {"wrong zero point count",
+       [](auto* r) {
+         v1::QuantParams* p = r->mutable_options()->mutable_params();
+         p->set_dtype(v1::DTYPE_UINT8);
+         p->add_scales(1);
+       },
+       StatusCode::INVALID_ARGUMENT, "options.params.zero_points has 0 values, but ASYMMETRIC needs one per scale (1)"},
+      {"zero point out of range",
+       [](auto* r) {
+         v1::QuantParams* p = r->mutable_options()->mutable_params();
+         p->set_dtype(v1::DTYPE_UINT8);
+         p->add_scales(1);
+         p->add_zero_points(256);
+       },
+       StatusCode::INVALID_ARGUMENT, "options.params.zero_points[0] = 256 is outside UINT8's range [0, 255]"},
+      {"nan input",
+       [kNan](auto* r) {
+         float v = kNan;
+         std::memcpy(r->mutable_input()->mutable_data()->data() + 8, &v, 4);
+       },
+       StatusCode::INVALID_ARGUMENT, "input.data[2] = nan"},
+      {"inf input",
+       [kInf](auto* r) {
+         float v = -kInf;
+         std::memcpy(r->mutable_input()->mutable_data()->data() + 20, &v, 4);
+       },
+       StatusCode::INVALID_ARGUMENT, "input.data[5] = -inf"},
+      {"quantized input", [](auto* r) { r->mutable_input()->set_dtype(v1::DTYPE_INT32); },
+       StatusCode::INVALID_ARGUMENT, "input.dtype INT32 cannot be quantized"},
+      {"type not built yet", [](auto* r) { r->mutable_options()->set_dtype(v1::DTYPE_NF4); },
+       StatusCode::UNIMPLEMENTED, "NF4 is not implemented yet"},
+  };
+  for (const BadQuantize& c : cases) {
+    SCOPED_TRACE(c.name);
+    v1::QuantizeRequest request = Int8Request({2, 3}, {1, 2, 3, 4, 5, 6});
+    c.mutate(&request);
+    v1::QuantizeResponse response;
+    const grpc::Status status = Quantize(request, &response);
+    EXPECT_EQ(status.error_code(), c.code) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr(c.message));
+    ExpectStillServing();
+  }
+}
+
+TEST_F(ServerTest, BadDequantizeRequests) {
+  v1::DequantizeRequest good;
+  good.mutable_input()->set_dtype(v1::DTYPE_INT8);
+  good.mutable_input()->add_shape(2);
+  good.mutable_input()->set_data(std::string("\x01\xff", 2));
+  good.mutable_params()->set_dtype(v1::DTYPE_INT8);
+  good.mutable_params()->add_scales(0.5f);
+  v1::DequantizeResponse response;
+  ASSERT_TRUE(Dequantize(good, &response).ok());
+  EXPECT_EQ(Values<float>(response.output().data()), (std::vector<float>{0.5f, -0.5f}));
+
+  const std::vector<std::pair<std::function<void(v1::DequantizeRequest*)>, const char*>> cases = {
+      {[](auto* r) { r->mutable_params()->set_dtype(v1::DTYPE_UINT8); },
+       "input.dtype INT8 differs from params.dtype UINT8"},
+      {[](auto* r) { r->set_output_dtype(v1::DTYPE_INT8); }, "output_dtype INT8 is not a Dequantize output"},
+      {[](auto* r) { r->set_output_dtype(static_cast<v1::DType>(1234)); }, "output_dtype = 1234"},
+      {[](auto* r) { r->mutable_params()->add_scales(1); }, "params.scales has 2 values, but PER_TENSOR needs 1"},
+      {[](auto* r) { r->mutable_input()->add_shape(2); }, "input.data has 2 bytes, but shape [2, 2] of INT8 needs 4"},
+      {[](auto* r) { r->mutable_params()->add_zero_points(0); }, "SYMMETRIC takes none"},
+      {[](auto* r) { r->mutable_params()->set_dtype(v1::DTYPE_UNSPECIFIED); }, "params.dtype is DTYPE_UNSPECIFIED"},
+  };
+  for (const auto& [mutate, message] : cases) {
+    v1::DequantizeRequest request = good;
+    mutate(&request);
+    const grpc::Status status = Dequantize(request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << message;
+    EXPECT_THAT(status.error_message(), HasSubstr(message));
+    ExpectStillServing();
+  }
+}
+
+TEST_F(ServerTest, UnbuiltRpcsSayWhatIsMissing) {
+  {
+    grpc::ClientContext context;
+    v1::MatMulResponse response;
+    const grpc::Status s = stub().QuantizedMatMul(&context, v1::MatMulRequest(), &response);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+    EXPECT_THAT(s.error_message(), HasSubstr("QuantizedMatMul is not implemented yet"));
+  }
+  {
+    grpc::ClientContext context;
+    v1::AnalyzeResponse response;
+    const grpc::Status s = stub().Analyze(&context, v1::AnalyzeRequest(), &response);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+    EXPECT_THAT(s.error_message(), HasSubstr("Analyze is not implemented yet"));
+  }
+  {
+    grpc::ClientContext context;
+    v1::CalibrateResponse response;
+    auto writer = stub().Calibrate(&context, &response);
+    writer->WritesDone();
+    const grpc::Status s = writer->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+    EXPECT_THAT(s.error_message(), HasSubstr("Calibrate is not implemented yet"));
+  }
+  {
+    grpc::ClientContext context;
+    auto stream = stub().QuantizeStream(&context);
+    stream->WritesDone();
+    const grpc::Status s = stream->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+    EXPECT_THAT(s.error_message(), HasSubstr("QuantizeStream is not implemented yet"));
+  }
+  ExpectStillServing();
+}
+
+TEST_F(ServerTest, HealthIsServingForLivenessAndReadiness) {
+  auto health = grpc::health::v1::Health::NewStub(connection_->channel);
+  for (const char* service : {"", "quantd.v1.Quantizer"}) {
+    grpc::ClientContext context;
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    ASSERT_TRUE(health->Check(&context, request, &response).ok()) << service;
+    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
+  }
+}
+
+TEST_F(ServerTest, MetricsReportRpcsAndQuantization) {
+  v1::QuantizeResponse response;
+  ASSERT_TRUE(Quantize(Int8Request({3}, {1, 2, 3}), &response).ok());
+  v1::QuantizeRequest bad = Int8Request({3}, {1, 2, 3});
+  bad.mutable_input()->add_shape(-1);
+  EXPECT_FALSE(Quantize(bad, &response).ok());
+
+  const auto page = quantd::testing::HttpGet(connection_->server->metrics_port(), "/metrics");
+  ASSERT_TRUE(page.ok()) << page.status();
+  for (const char* expected : {
+           "# HELP grpc_server_started_total",
+           "grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Quantize\",grpc_service=\"quantd.v1.Quantizer\",grpc_type=\"unary\"}",
+           "grpc_server_handled_total{grpc_code=\"InvalidArgument\",grpc_method=\"Quantize\"",
+           "grpc_server_handling_seconds_bucket{grpc_method=\"Quantize\"",
+           "grpc_server_msg_received_total{grpc_method=\"Quantize\"",
+           "grpc_server_msg_sent_total{grpc_method=\"Quantize\"",
+           "quantd_elements_total{dtype=\"INT8\",op=\"quantize\"}",
+           "quantd_bytes_total{direction=\"in\",op=\"quantize\"}",
+           "quantd_quantization_sqnr_db_bucket{dtype=\"INT8\",granularity=\"PER_TENSOR\"",
+           "quantd_quantization_mse_count{dtype=\"INT8\",granularity=\"PER_TENSOR\"}",
+           "quantd_quantization_max_abs_error_count{dtype=\"INT8\",granularity=\"PER_TENSOR\"}",
+           "quantd_clipped_elements_total{dtype=\"INT8\"}",
+           "quantd_kernel_seconds_count{isa=\"scalar\",op=\"quantize\"}",
+           "quantd_inflight_requests 0",
+           "quantd_pool_threads ",
+           "quantd_build_info{isa=\"scalar\",version=\"0.1.0\"} 1",
+       }) {
+    EXPECT_THAT(*page, HasSubstr(expected));
+  }
+}
+
+TEST(ServerLimitsTest, OversizedMessageIsResourceExhaustedAndTheServerKeepsServing) {
+  ServerOptions options;
+  options.max_message_bytes = 1 << 20;
+  Connection c = StartServer(options);
+  v1::QuantizeRequest big = Int8Request({1 << 19}, std::vector<float>(1 << 19, 1.0f));  // 2 MiB.
+  v1::QuantizeResponse response;
+  {
+    grpc::ClientContext context;
+    const grpc::Status s = c.stub->Quantize(&context, big, &response);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  }
+  grpc::ClientContext context;
+  ASSERT_TRUE(c.stub->Quantize(&context, Int8Request({1}, {1}), &response).ok());
+}
+
+TEST(ServerLimitsTest, BadServerOptionsAreRejected) {
+  ServerOptions options;
+  options.max_message_bytes = int64_t{1} << 40;
+  EXPECT_THAT(QuantdServer::Start(options).status().message(), HasSubstr("--max_message_bytes"));
+}
+
+TEST(ServerDrainTest, AfterDrainNewCallsAreRefused) {
+  Connection c = StartServer();
+  v1::QuantizeResponse response;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(c.stub->Quantize(&context, Int8Request({1}, {1}), &response).ok());
+  }
+  c.server->Drain(std::chrono::seconds(5));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  const grpc::Status s = c.stub->Quantize(&context, Int8Request({1}, {1}), &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+}
+
+}  // namespace
+}  // namespace quantd::server
