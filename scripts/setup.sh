@@ -10,8 +10,9 @@ BUILD_PACKAGES=(
   libabsl-dev prometheus-cpp-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-# The Python tests compare with PyTorch; promtool checks the metrics page.
-TEST_PACKAGES=(python3 python3-grpcio python3-numpy python3-torch prometheus)
+# The Python tests compare with PyTorch; promtool checks the metrics page;
+# yamllint checks the Kubernetes manifests.
+TEST_PACKAGES=(python3 python3-grpcio python3-numpy python3-torch prometheus yamllint)
 
 quantd_install_packages() {
   local missing=()

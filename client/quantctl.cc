@@ -1,0 +1,12 @@
+// quantctl: the command-line client of quantd. The commands live in
+// quantctl_commands.cc, where tests can reach them.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "client/quantctl_commands.h"
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  return quantd::client::RunQuantctl(args, std::cout, std::cerr);
+}

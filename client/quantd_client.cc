@@ -1,0 +1,97 @@
+// QuantdClient: channel set-up, per-call deadlines and status mapping.
+#include "client/quantd_client.h"
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "quantd/status_macros.h"
+
+namespace quantd::client {
+
+absl::Status ToAbslStatus(const grpc::Status& status) {
+  static_assert(static_cast<int>(grpc::StatusCode::UNAUTHENTICATED) ==
+                static_cast<int>(absl::StatusCode::kUnauthenticated));
+  static_assert(static_cast<int>(grpc::StatusCode::DATA_LOSS) ==
+                static_cast<int>(absl::StatusCode::kDataLoss));
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+absl::StatusOr<std::unique_ptr<QuantdClient>> QuantdClient::Create(const ClientOptions& options) {
+  if (options.target.empty()) return absl::InvalidArgumentError("the target is empty");
+  // gRPC takes the message limit as an int.
+  if (options.max_message_bytes <= 0 ||
+      options.max_message_bytes > std::numeric_limits<int>::max()) {
+    return absl::InvalidArgumentError(absl::StrCat("max_message_bytes must be in [1, ",
+                                                   std::numeric_limits<int>::max(), "], not ",
+                                                   options.max_message_bytes));
+  }
+  if (options.timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the timeout must be positive, not ", absl::FormatDuration(options.timeout)));
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
+  args.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+  if (!options.load_balancing_policy.empty()) {
+    args.SetLoadBalancingPolicyName(options.load_balancing_policy);
+  }
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
+  if (channel == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot create a channel to '", options.target, "'"));
+  }
+  return std::unique_ptr<QuantdClient>(new QuantdClient(options, std::move(channel)));
+}
+
+QuantdClient::QuantdClient(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
+    : options_(std::move(options)),
+      channel_(std::move(channel)),
+      stub_(v1::Quantizer::NewStub(channel_)),
+      health_stub_(grpc::health::v1::Health::NewStub(channel_)) {}
+
+void QuantdClient::PrepareContext(grpc::ClientContext* context) const {
+  if (options_.timeout != absl::InfiniteDuration()) {
+    context->set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
+  }
+  if (!options_.auth_token.empty()) {
+    context->AddMetadata("authorization", absl::StrCat("Bearer ", options_.auth_token));
+  }
+}
+
+absl::StatusOr<bool> QuantdClient::Health(absl::string_view service) const {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(std::string(service));
+  grpc::health::v1::HealthCheckResponse response;
+  QUANTD_RETURN_IF_ERROR(ToAbslStatus(health_stub_->Check(&context, request, &response)));
+  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+}
+
+absl::StatusOr<v1::QuantizeResponse> QuantdClient::Quantize(
+    const v1::QuantizeRequest& request) const {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  v1::QuantizeResponse response;
+  QUANTD_RETURN_IF_ERROR(ToAbslStatus(stub_->Quantize(&context, request, &response)));
+  return response;
+}
+
+absl::StatusOr<v1::DequantizeResponse> QuantdClient::Dequantize(
+    const v1::DequantizeRequest& request) const {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  v1::DequantizeResponse response;
+  QUANTD_RETURN_IF_ERROR(ToAbslStatus(stub_->Dequantize(&context, request, &response)));
+  return response;
+}
+
+}  // namespace quantd::client

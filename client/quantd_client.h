@@ -1,0 +1,76 @@
+// QuantdClient: a blocking C++ client for the quantd.v1.Quantizer service and
+// its grpc.health.v1 health checks.
+#ifndef QUANTD_CLIENT_QUANTD_CLIENT_H_
+#define QUANTD_CLIENT_QUANTD_CLIENT_H_
+
+#include <grpcpp/channel.h>
+#include <grpcpp/support/status.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "quantd/v1/quantd.grpc.pb.h"
+#include "quantd/v1/quantd.pb.h"
+
+namespace quantd::client {
+
+inline constexpr absl::string_view kQuantizerServiceName = "quantd.v1.Quantizer";
+
+struct ClientOptions {
+  // "host:port" or any gRPC target, e.g. "dns:///quantd.svc:50051".
+  std::string target = "127.0.0.1:50051";
+  // Largest message sent or received; matches the server's default so that a
+  // tensor the server accepts is one the client can send and read back.
+  int64_t max_message_bytes = int64_t{256} << 20;
+  // Per call; absl::InfiniteDuration() waits for as long as the server takes.
+  absl::Duration timeout = absl::Seconds(60);
+  // gRPC load-balancing policy, e.g. "round_robin" to spread calls over every
+  // address a DNS name resolves to (replicas behind a headless Service);
+  // empty keeps gRPC's default (pick_first).
+  std::string load_balancing_policy;
+  // When set, sent as "authorization: Bearer <token>" (quantd --auth_token_file).
+  std::string auth_token;
+};
+
+// gRPC and absl share the canonical code numbers, so this is a cast that
+// keeps the message.
+absl::Status ToAbslStatus(const grpc::Status& status);
+
+// Thread-safe: calls may be made from any number of threads at once.
+class QuantdClient {
+ public:
+  // Checks the options and creates the channel. Connecting is lazy: an
+  // unreachable server shows up as UNAVAILABLE on the first call.
+  static absl::StatusOr<std::unique_ptr<QuantdClient>> Create(const ClientOptions& options);
+
+  // Whether `service` is SERVING: "" is liveness, kQuantizerServiceName
+  // readiness (NOT_SERVING while the server drains). A service the server
+  // does not know is NOT_FOUND.
+  absl::StatusOr<bool> Health(absl::string_view service) const;
+
+  absl::StatusOr<v1::QuantizeResponse> Quantize(const v1::QuantizeRequest& request) const;
+  absl::StatusOr<v1::DequantizeResponse> Dequantize(const v1::DequantizeRequest& request) const;
+
+  const ClientOptions& options() const { return options_; }
+
+ private:
+  QuantdClient(ClientOptions options, std::shared_ptr<grpc::Channel> channel);
+
+  // Applies the deadline and the credentials of options_.
+  void PrepareContext(grpc::ClientContext* context) const;
+
+  ClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Quantizer::Stub> stub_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_stub_;
+};
+
+}  // namespace quantd::client
+
+#endif  // QUANTD_CLIENT_QUANTD_CLIENT_H_
