@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test (ctest: the core
-# unit tests, the server over loopback, the CLI end to end, and the Python
-# tests against PyTorch).
+# unit tests, the server over loopback, the CLI end to end, the Python tests
+# against PyTorch, the deployment check).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 quantd_install_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 quantd_build
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" "$@"
+# The whole suite once per kernel level, so every SIMD path and the scalar
+# reference serve every test (levels this CPU lacks fall back to the best
+# below them).
+for isa in avx512_vnni avx2 scalar; do
+  echo "== kernels capped at $isa"
+  QUANTD_ISA=$isa ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" "$@"
+done

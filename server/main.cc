@@ -21,6 +21,9 @@ ABSL_FLAG(int64_t, max_pending_tasks, 0,
           "kernel pool queue bound (queued + running); beyond it RPCs get "
           "RESOURCE_EXHAUSTED; 0 = 64 per thread");
 ABSL_FLAG(bool, reflection, true, "serve gRPC server reflection");
+ABSL_FLAG(std::string, isa, "auto",
+          "highest kernel level: auto (the best the CPU supports), avx512_vnni, avx512, "
+          "avx2 or scalar; the CPU may cap it further");
 ABSL_FLAG(int, shutdown_grace_seconds, 20,
           "on SIGTERM, how long RPCs in flight may take to finish");
 
@@ -43,6 +46,14 @@ int main(int argc, char** argv) {
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.max_pending_tasks = absl::GetFlag(FLAGS_max_pending_tasks);
   options.reflection = absl::GetFlag(FLAGS_reflection);
+  if (const std::string isa = absl::GetFlag(FLAGS_isa); isa != "auto") {
+    auto parsed = quantd::ParseIsa(isa);
+    if (!parsed.ok()) {
+      quantd::server::Log(absl::StrCat("quantd: --isa: ", parsed.status().message()));
+      return 2;
+    }
+    options.max_isa = *parsed;
+  }
   auto server = quantd::server::QuantdServer::Start(options);
   if (!server.ok()) {
     quantd::server::Log(absl::StrCat("quantd: cannot start: ", server.status().message()));

@@ -13,6 +13,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/int_kernels.h"
 #include "server/log.h"
 #include "server/metrics_interceptor.h"
 
@@ -52,7 +53,9 @@ absl::StatusOr<std::unique_ptr<QuantdServer>> QuantdServer::Start(const ServerOp
   const int64_t max_pending =
       options.max_pending_tasks > 0 ? options.max_pending_tasks : int64_t{64} * threads;
 
-  s->metrics_ = std::make_unique<Metrics>("scalar");
+  // The kernels are chosen once: built, supported by the CPU, allowed by --isa.
+  const Isa isa = SelectIntKernels(options.max_isa).isa;
+  s->metrics_ = std::make_unique<Metrics>(IsaName(isa));
   try {
     s->exposer_ = std::make_unique<prometheus::Exposer>(options.metrics_listen);
   } catch (const std::exception& e) {
@@ -65,7 +68,7 @@ absl::StatusOr<std::unique_ptr<QuantdServer>> QuantdServer::Start(const ServerOp
 
   s->pool_ = std::make_unique<KernelPool>(threads, max_pending);
   s->metrics_->pool_threads.Set(threads);
-  s->service_ = std::make_unique<QuantizerService>(s->pool_.get(), s->metrics_.get());
+  s->service_ = std::make_unique<QuantizerService>(s->pool_.get(), isa, s->metrics_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -88,7 +91,8 @@ absl::StatusOr<std::unique_ptr<QuantdServer>> QuantdServer::Start(const ServerOp
   health->SetServingStatus(kQuantizerServiceName, true);
   Log(absl::StrCat("quantd: gRPC listening on port ", s->grpc_port_, " (", options.listen,
                    "), metrics on port ", s->metrics_port_, " (", options.metrics_listen,
-                   "), ", threads, " kernel threads, isa scalar"));
+                   "), ", threads, " kernel threads, kernels ", IsaName(isa), " (CPU supports ",
+                   IsaName(DetectedIsa()), ")"));
   return s;
 }
 

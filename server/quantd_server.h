@@ -10,7 +10,7 @@
 #include <prometheus/exposer.h>
 
 #include "absl/status/statusor.h"
-#include "pool/kernel_pool.h"
+#include "quantd/kernel_pool.h"
 #include "server/metrics.h"
 #include "server/quantizer_service.h"
 #include "server/server_options.h"

@@ -35,14 +35,21 @@ class UnimplementedReactor : public Reactor {
 
 }  // namespace
 
-grpc::ServerUnaryReactor* QuantizerService::RunOnPool(grpc::CallbackServerContext* context,
-                                                      std::function<absl::Status()> work) {
+grpc::ServerUnaryReactor* QuantizerService::RunOnPool(
+    grpc::CallbackServerContext* context,
+    std::function<absl::Status(const ExecutionContext&)> work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   metrics_->inflight_requests.Increment();
   auto task = [this, context, reactor, work = std::move(work)] {
+    // The kernels poll the call between blocks, so a cancelled or expired
+    // RPC stops using CPU.
+    ExecutionContext execution;
+    execution.pool = pool_;
+    execution.max_isa = max_isa_;
+    execution.cancelled = [context] { return context->IsCancelled(); };
     absl::Status status = context->IsCancelled()
                               ? absl::CancelledError("the client cancelled before work began")
-                              : work();
+                              : work(execution);
     metrics_->pool_queue_depth.Set(static_cast<double>(pool_->pending() - 1));
     metrics_->inflight_requests.Decrement();
     reactor->Finish(ToGrpcStatus(status));
@@ -63,17 +70,21 @@ grpc::ServerUnaryReactor* QuantizerService::RunOnPool(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* QuantizerService::Quantize(grpc::CallbackServerContext* context,
                                                      const v1::QuantizeRequest* request,
                                                      v1::QuantizeResponse* response) {
-  return RunOnPool(context, [this, request, response] { return DoQuantize(*request, response); });
+  return RunOnPool(context, [this, request, response](const ExecutionContext& execution) {
+    return DoQuantize(*request, execution, response);
+  });
 }
 
 grpc::ServerUnaryReactor* QuantizerService::Dequantize(grpc::CallbackServerContext* context,
                                                        const v1::DequantizeRequest* request,
                                                        v1::DequantizeResponse* response) {
-  return RunOnPool(context,
-                   [this, request, response] { return DoDequantize(*request, response); });
+  return RunOnPool(context, [this, request, response](const ExecutionContext& execution) {
+    return DoDequantize(*request, execution, response);
+  });
 }
 
 absl::Status QuantizerService::DoQuantize(const v1::QuantizeRequest& request,
+                                          const ExecutionContext& execution,
                                           v1::QuantizeResponse* response) {
   const TensorView input = TensorViewOf(request.input());
   QUANTD_ASSIGN_OR_RETURN(QuantizeJob job,
@@ -92,7 +103,7 @@ absl::Status QuantizerService::DoQuantize(const v1::QuantizeRequest& request,
   }
 
   const auto start = std::chrono::steady_clock::now();
-  QUANTD_ASSIGN_OR_RETURN(QuantizeResult result, RunQuantize(job, out, deq));
+  QUANTD_ASSIGN_OR_RETURN(QuantizeResult result, RunQuantize(job, out, deq, execution));
   metrics_->RecordKernelSeconds("quantize", SecondsSince(start));
 
   ParamsToProto(result.params, response->mutable_params());
@@ -104,6 +115,7 @@ absl::Status QuantizerService::DoQuantize(const v1::QuantizeRequest& request,
 }
 
 absl::Status QuantizerService::DoDequantize(const v1::DequantizeRequest& request,
+                                            const ExecutionContext& execution,
                                             v1::DequantizeResponse* response) {
   const TensorView input = TensorViewOf(request.input());
   QUANTD_ASSIGN_OR_RETURN(
@@ -116,7 +128,7 @@ absl::Status QuantizerService::DoDequantize(const v1::DequantizeRequest& request
   std::span<std::byte> out = ResizeTensorData(output, job.output_bytes);
 
   const auto start = std::chrono::steady_clock::now();
-  QUANTD_RETURN_IF_ERROR(RunDequantize(job, out));
+  QUANTD_RETURN_IF_ERROR(RunDequantize(job, out, execution));
   metrics_->RecordKernelSeconds("dequantize", SecondsSince(start));
   metrics_->RecordDequantize(job.params.dtype, job.count,
                              static_cast<int64_t>(input.data.size()), job.output_bytes);

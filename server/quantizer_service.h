@@ -7,7 +7,8 @@
 #include <functional>
 
 #include "absl/status/status.h"
-#include "pool/kernel_pool.h"
+#include "quantd/execution.h"
+#include "quantd/kernel_pool.h"
 #include "quantd/v1/quantd.grpc.pb.h"
 #include "server/metrics.h"
 
@@ -15,7 +16,8 @@ namespace quantd::server {
 
 class QuantizerService final : public v1::Quantizer::CallbackService {
  public:
-  QuantizerService(KernelPool* pool, Metrics* metrics) : pool_(pool), metrics_(metrics) {}
+  QuantizerService(KernelPool* pool, Isa max_isa, Metrics* metrics)
+      : pool_(pool), max_isa_(max_isa), metrics_(metrics) {}
 
   grpc::ServerUnaryReactor* Quantize(grpc::CallbackServerContext* context,
                                      const v1::QuantizeRequest* request,
@@ -39,14 +41,17 @@ class QuantizerService final : public v1::Quantizer::CallbackService {
  private:
   // Runs `work` on the pool and finishes the RPC with its status;
   // RESOURCE_EXHAUSTED at once when the pool's queue is full.
-  grpc::ServerUnaryReactor* RunOnPool(grpc::CallbackServerContext* context,
-                                      std::function<absl::Status()> work);
+  grpc::ServerUnaryReactor* RunOnPool(
+      grpc::CallbackServerContext* context,
+      std::function<absl::Status(const ExecutionContext&)> work);
 
-  absl::Status DoQuantize(const v1::QuantizeRequest& request, v1::QuantizeResponse* response);
+  absl::Status DoQuantize(const v1::QuantizeRequest& request, const ExecutionContext& execution,
+                          v1::QuantizeResponse* response);
   absl::Status DoDequantize(const v1::DequantizeRequest& request,
-                            v1::DequantizeResponse* response);
+                            const ExecutionContext& execution, v1::DequantizeResponse* response);
 
   KernelPool* pool_;
+  Isa max_isa_;
   Metrics* metrics_;
 };
 

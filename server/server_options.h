@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "quantd/isa.h"
+
 namespace quantd::server {
 
 struct ServerOptions {
@@ -14,6 +16,8 @@ struct ServerOptions {
   int64_t max_message_bytes = int64_t{256} << 20;
   int64_t max_pending_tasks = 0;  // Pool queue bound; 0 = 64 per thread.
   bool reflection = true;
+  // The highest kernel level allowed; the CPU may cap it further.
+  Isa max_isa = Isa::kAvx512Vnni;
 };
 
 }  // namespace quantd::server

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "quantd/execution.h"
 #include "quantd/layout.h"
 #include "quantd/quant_params.h"
 #include "quantd/tensor.h"
@@ -32,12 +33,13 @@ absl::StatusOr<DequantizeJob> PrepareDequantize(const TensorView& input,
                                                 DType output_dtype);
 
 // `output` must hold job.output_bytes.
-absl::Status RunDequantize(const DequantizeJob& job,
-                           std::span<std::byte> output);
+absl::Status RunDequantize(const DequantizeJob& job, std::span<std::byte> output,
+                           const ExecutionContext& context = {});
 
 absl::StatusOr<std::vector<std::byte>> Dequantize(const TensorView& input,
                                                   const QuantParams& params,
-                                                  DType output_dtype);
+                                                  DType output_dtype,
+                                                  const ExecutionContext& context = {});
 
 }  // namespace quantd
 

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "quantd/error_stats.h"
+#include "quantd/execution.h"
 #include "quantd/layout.h"
 #include "quantd/quant_params.h"
 #include "quantd/tensor.h"
@@ -81,10 +82,12 @@ struct QuantizeResult {
 
 // Runs a prepared job. `output` must hold job.output_bytes and `dequantized`
 // job.dequantized_bytes (empty when not asked). Fails with INVALID_ARGUMENT
-// on NaN or Inf in the input, before writing anything meaningful.
+// on NaN or Inf in the input, and with CANCELLED when the context says so.
+// The result does not depend on the pool's size.
 absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
                                            std::span<std::byte> output,
-                                           std::span<std::byte> dequantized);
+                                           std::span<std::byte> dequantized,
+                                           const ExecutionContext& context = {});
 
 // Both steps with owned buffers, for callers that do not manage memory.
 struct QuantizedTensor {
@@ -93,7 +96,8 @@ struct QuantizedTensor {
   QuantizeResult result;
 };
 absl::StatusOr<QuantizedTensor> Quantize(const TensorView& input,
-                                         const QuantizeOptions& options);
+                                         const QuantizeOptions& options,
+                                         const ExecutionContext& context = {});
 
 }  // namespace quantd
 

@@ -1,9 +1,13 @@
 // Dequantize: checks (PrepareDequantize) and the dequantizing pass.
 #include "quantd/dequantize.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "core/enum_check.h"
-#include "kernels/reference/int_kernels_reference.h"
+#include "kernels/channel_spans.h"
+#include "kernels/int_kernels.h"
+#include "ops/parallel.h"
 #include "ops/target.h"
 #include "quantd/status_macros.h"
 
@@ -47,30 +51,38 @@ absl::StatusOr<DequantizeJob> PrepareDequantize(const TensorView& input,
   return job;
 }
 
-absl::Status RunDequantize(const DequantizeJob& job, std::span<std::byte> output) {
+absl::Status RunDequantize(const DequantizeJob& job, std::span<std::byte> output,
+                           const ExecutionContext& context) {
   if (static_cast<int64_t>(output.size()) != job.output_bytes) {
     return absl::InternalError(absl::StrCat("RunDequantize: output buffer of ", output.size(),
                                             " bytes, expected ", job.output_bytes));
   }
+  const IntKernelTable& kernels = SelectIntKernels(context.max_isa);
+  const std::vector<float> zero_points(job.params.zero_points.begin(),
+                                       job.params.zero_points.end());
   IntDequantizeArgs args;
   args.src_dtype = job.params.dtype;
   args.src = job.input.data.data();
   args.dst_dtype = job.output_dtype;
   args.dst = output.data();
-  args.layout = job.layout;
   args.params.scales = job.params.scales.data();
-  args.params.zero_points =
-      job.params.zero_points.empty() ? nullptr : job.params.zero_points.data();
-  DequantizeIntReference(args, 0, job.count);
-  return absl::OkStatus();
+  args.params.zero_points = zero_points.empty() ? nullptr : zero_points.data();
+  return RunBlocks(context, BlockCount(job.count), [&](int64_t block, int) {
+    const int64_t end = std::min(job.count, (block + 1) * kBlockElements);
+    ForEachChannelSpan(job.layout, block * kBlockElements, end, [&](ChannelSpan span) {
+      kernels.dequantize(args, span);
+      return true;
+    });
+  });
 }
 
 absl::StatusOr<std::vector<std::byte>> Dequantize(const TensorView& input,
                                                   const QuantParams& params,
-                                                  DType output_dtype) {
+                                                  DType output_dtype,
+                                                  const ExecutionContext& context) {
   QUANTD_ASSIGN_OR_RETURN(DequantizeJob job, PrepareDequantize(input, params, output_dtype));
   std::vector<std::byte> out(job.output_bytes);
-  QUANTD_RETURN_IF_ERROR(RunDequantize(job, out));
+  QUANTD_RETURN_IF_ERROR(RunDequantize(job, out, context));
   return out;
 }
 

@@ -2,13 +2,17 @@
 // and the quantizing pass (RunQuantize).
 #include "quantd/quantize.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "formats/element_io.h"
 #include "core/enum_check.h"
-#include "kernels/reference/int_kernels_reference.h"
+#include "kernels/channel_spans.h"
+#include "kernels/int_kernels.h"
+#include "ops/parallel.h"
 #include "ops/scale_selection.h"
 #include "ops/target.h"
 #include "quantd/status_macros.h"
@@ -138,24 +142,46 @@ absl::StatusOr<QuantizeJob> PrepareQuantize(const TensorView& input,
 
 absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
                                            std::span<std::byte> output,
-                                           std::span<std::byte> dequantized) {
+                                           std::span<std::byte> dequantized,
+                                           const ExecutionContext& context) {
   if (static_cast<int64_t>(output.size()) != job.output_bytes ||
       static_cast<int64_t>(dequantized.size()) != job.dequantized_bytes) {
     return absl::InternalError(absl::StrCat(
         "RunQuantize: output buffers of ", output.size(), " and ", dequantized.size(),
         " bytes, expected ", job.output_bytes, " and ", job.dequantized_bytes));
   }
+  const IntKernelTable& kernels = SelectIntKernels(context.max_isa);
   const FloatSource src{job.input.dtype, job.input.data.data()};
   const int64_t channels = job.layout.channels;
+  const int64_t blocks = BlockCount(job.count);
+  auto block_end = [&](int64_t block) {
+    return std::min(job.count, (block + 1) * kBlockElements);
+  };
 
-  // Pass 1: range per channel, which also finds NaN and Inf.
-  std::vector<float> mins(channels, std::numeric_limits<float>::infinity());
-  std::vector<float> maxs(channels, -std::numeric_limits<float>::infinity());
-  const int64_t bad = MinMaxReference(src, job.layout, 0, job.count, mins.data(), maxs.data());
-  if (bad >= 0) {
+  // Pass 1: range per channel, which also finds NaN and Inf. Each worker
+  // folds into its own minima and maxima; min and max do not depend on order.
+  const int workers = WorkerCount(context);
+  std::vector<float> mins(workers * channels, std::numeric_limits<float>::infinity());
+  std::vector<float> maxs(workers * channels, -std::numeric_limits<float>::infinity());
+  std::atomic<int64_t> first_bad{job.count};
+  QUANTD_RETURN_IF_ERROR(RunBlocks(context, blocks, [&](int64_t block, int worker) {
+    ForEachChannelSpan(job.layout, block * kBlockElements, block_end(block), [&](ChannelSpan span) {
+      const int64_t bad = kernels.min_max(src, span, &mins[worker * channels], &maxs[worker * channels]);
+      if (bad < 0) return true;
+      for (int64_t seen = first_bad.load(); bad < seen && !first_bad.compare_exchange_weak(seen, bad);) {}
+      return false;
+    });
+  }));
+  if (const int64_t bad = first_bad.load(); bad < job.count) {
     return absl::InvalidArgumentError(absl::StrCat(
         "input.data[", bad, "] = ", LoadFloatElement(src.dtype, src.data, bad),
         " is not a finite float32; Quantize takes finite values only"));
+  }
+  for (int w = 1; w < workers; ++w) {
+    for (int64_t c = 0; c < channels; ++c) {
+      mins[c] = std::min(mins[c], mins[w * channels + c]);
+      maxs[c] = std::max(maxs[c], maxs[w * channels + c]);
+    }
   }
 
   QuantizeResult result;
@@ -175,34 +201,48 @@ absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
     }
   }
 
-  // Pass 2: quantize, with the error sums fused in.
+  // Pass 2: quantize, with the error sums fused in. Sums are kept per block
+  // and added in block order, so they do not depend on the pool's size.
   std::vector<float> inv_scales(channels);
   for (int64_t c = 0; c < channels; ++c) inv_scales[c] = 1.0f / result.params.scales[c];
+  const std::vector<float> zero_points(result.params.zero_points.begin(),
+                                       result.params.zero_points.end());
   IntQuantizeArgs args;
   args.src = src;
   args.dst_dtype = job.params.dtype;
   args.dst = output.data();
   args.deq_dtype = job.input.dtype;
   args.deq = job.return_dequantized ? dequantized.data() : nullptr;
-  args.layout = job.layout;
   args.params.scales = result.params.scales.data();
   args.params.inv_scales = inv_scales.data();
-  args.params.zero_points =
-      result.params.zero_points.empty() ? nullptr : result.params.zero_points.data();
-  args.qmin = job.qmin;
-  args.qmax = job.qmax;
+  args.params.zero_points = zero_points.empty() ? nullptr : zero_points.data();
+  args.qmin = static_cast<float>(job.qmin);
+  args.qmax = static_cast<float>(job.qmax);
   args.rounding = job.rounding;
-  result.error = FinishErrorStats(QuantizeIntReference(args, 0, job.count));
+  std::vector<KernelErrorSums> block_sums(blocks);
+  QUANTD_RETURN_IF_ERROR(RunBlocks(context, blocks, [&](int64_t block, int) {
+    ForEachChannelSpan(job.layout, block * kBlockElements, block_end(block), [&](ChannelSpan span) {
+      kernels.quantize(args, span, &block_sums[block]);
+      return true;
+    });
+  }));
+  ErrorSums sums;
+  for (const KernelErrorSums& b : block_sums) {
+    sums.Merge(ErrorSums{b.count, b.sum_sq_x, b.sum_sq_y, b.sum_xy, b.sum_sq_error,
+                         b.sum_abs_error, b.max_abs_error, b.clipped});
+  }
+  result.error = FinishErrorStats(sums);
   return result;
 }
 
 absl::StatusOr<QuantizedTensor> Quantize(const TensorView& input,
-                                         const QuantizeOptions& options) {
+                                         const QuantizeOptions& options,
+                                         const ExecutionContext& context) {
   QUANTD_ASSIGN_OR_RETURN(QuantizeJob job, PrepareQuantize(input, options));
   QuantizedTensor out;
   out.data.resize(job.output_bytes);
   out.dequantized.resize(job.dequantized_bytes);
-  QUANTD_ASSIGN_OR_RETURN(out.result, RunQuantize(job, out.data, out.dequantized));
+  QUANTD_ASSIGN_OR_RETURN(out.result, RunQuantize(job, out.data, out.dequantized, context));
   return out;
 }
 

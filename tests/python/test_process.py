@@ -63,6 +63,19 @@ class ProcessTest(unittest.TestCase):
             self.assertIn('grpc_server_handled_total{grpc_code="InvalidArgument",grpc_method="Quantize"', text)
             self.assertEqual(server.terminate(), 0)
 
+    def test_isa_flag_caps_the_kernels(self):
+        with QuantdProcess("--isa=scalar") as server:
+            x, request = quantize_request(1000, 3)
+            response = server.stub().Quantize(request)
+            np.testing.assert_array_equal(np.frombuffer(response.output.data, np.int8),
+                                          expected_int8(x, response.params.scales[0]))
+            page = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % server.metrics_port, timeout=10).read()
+            self.assertIn(b'quantd_build_info{isa="scalar"', page)
+            self.assertEqual(server.terminate(), 0)
+        bad = subprocess.run([QuantdProcess().binary, "--isa=avx9"], capture_output=True, timeout=30)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn(b"unknown ISA level 'avx9'", bad.stderr)
+
     def test_sigterm_drains_in_flight_requests_and_exits_zero(self):
         with QuantdProcess("--threads=1") as server:
             channel = server.channel()

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "http_get.h"
+#include "kernels/int_kernels.h"
 #include "quantd/v1/quantd.grpc.pb.h"
 #include "server/quantd_server.h"
 
@@ -390,7 +391,8 @@ TEST_F(ServerTest, MetricsReportRpcsAndQuantization) {
 
   const auto page = quantd::testing::HttpGet(connection_->server->metrics_port(), "/metrics");
   ASSERT_TRUE(page.ok()) << page.status();
-  for (const char* expected : {
+  const std::string isa(IsaName(SelectIntKernels(Isa::kAvx512Vnni).isa));
+  for (const std::string& expected : std::vector<std::string>{
            "# HELP grpc_server_started_total",
            "grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Quantize\",grpc_service=\"quantd.v1.Quantizer\",grpc_type=\"unary\"}",
            "grpc_server_handled_total{grpc_code=\"InvalidArgument\",grpc_method=\"Quantize\"",
@@ -403,10 +405,10 @@ TEST_F(ServerTest, MetricsReportRpcsAndQuantization) {
            "quantd_quantization_mse_count{dtype=\"INT8\",granularity=\"PER_TENSOR\"}",
            "quantd_quantization_max_abs_error_count{dtype=\"INT8\",granularity=\"PER_TENSOR\"}",
            "quantd_clipped_elements_total{dtype=\"INT8\"}",
-           "quantd_kernel_seconds_count{isa=\"scalar\",op=\"quantize\"}",
+           "quantd_kernel_seconds_count{isa=\"" + isa + "\",op=\"quantize\"}",
            "quantd_inflight_requests 0",
            "quantd_pool_threads ",
-           "quantd_build_info{isa=\"scalar\",version=\"0.1.0\"} 1",
+           "quantd_build_info{isa=\"" + isa + "\",version=\"0.1.0\"} 1",
        }) {
     EXPECT_THAT(*page, HasSubstr(expected));
   }

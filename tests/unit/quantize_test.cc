@@ -11,6 +11,7 @@
 
 #include "formats/float16.h"
 #include "quantd/dequantize.h"
+#include "quantd/kernel_pool.h"
 #include "test_tensors.h"
 
 namespace quantd {
@@ -433,6 +434,66 @@ TEST(QuantizeErrorsTest, ExplicitParamRejections) {
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
     EXPECT_THAT(s.message(), HasSubstr(message));
   }
+}
+
+}  // namespace
+}  // namespace quantd
+
+namespace quantd {
+namespace {
+
+// Many blocks, per channel on the last axis, on a pool of 3 threads: the
+// bytes, parameters and error statistics equal the single-threaded run's.
+TEST(QuantizeParallelTest, PoolGivesTheSameResultAsOneThread) {
+  std::vector<float> values(1000 * 333);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = std::sin(i * 0.001f) * (1 + i % 333);
+  const testing::OwnedTensor x = testing::Float32Tensor({1000, 333}, values);
+  QuantizeOptions options;
+  options.dtype = DType::kUInt8;
+  options.granularity = Granularity::kPerChannel;
+  options.axis = 1;
+  options.return_dequantized = true;
+  const auto alone = Quantize(x.view(), options);
+  KernelPool pool(3, 10);
+  ExecutionContext context;
+  context.pool = &pool;
+  const auto pooled = Quantize(x.view(), options, context);
+  ASSERT_TRUE(alone.ok() && pooled.ok());
+  EXPECT_EQ(alone->data, pooled->data);
+  EXPECT_EQ(alone->dequantized, pooled->dequantized);
+  EXPECT_EQ(alone->result.params, pooled->result.params);
+  EXPECT_EQ(alone->result.error.mse, pooled->result.error.mse);
+  EXPECT_EQ(alone->result.error.sqnr_db, pooled->result.error.sqnr_db);
+}
+
+TEST(QuantizeParallelTest, EveryIsaGivesTheSameBytes) {
+  std::vector<float> values(70001);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = std::cos(i * 0.37f) * 5 + (i % 7) * 0.5f;
+  const testing::OwnedTensor x = testing::Float32Tensor({70001}, values);
+  QuantizeOptions options;
+  options.dtype = DType::kInt8;
+  options.return_dequantized = true;
+  ExecutionContext scalar;
+  scalar.max_isa = Isa::kScalar;
+  const auto expected = Quantize(x.view(), options, scalar);
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+    ExecutionContext context;
+    context.max_isa = isa;
+    const auto got = Quantize(x.view(), options, context);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->data, expected->data) << IsaName(isa);
+    EXPECT_EQ(got->dequantized, expected->dequantized) << IsaName(isa);
+    EXPECT_NEAR(got->result.error.mse, expected->result.error.mse, 1e-12 * expected->result.error.mse);
+  }
+}
+
+TEST(QuantizeParallelTest, CancelledRunStops) {
+  const testing::OwnedTensor x = testing::Float32Tensor({1 << 20}, std::vector<float>(1 << 20, 1.0f));
+  QuantizeOptions options;
+  options.dtype = DType::kInt8;
+  ExecutionContext context;
+  context.cancelled = [] { return true; };
+  EXPECT_EQ(Quantize(x.view(), options, context).status().code(), absl::StatusCode::kCancelled);
 }
 
 }  // namespace

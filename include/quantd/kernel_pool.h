@@ -1,8 +1,8 @@
 // The one pool of kernel threads that every RPC shares. gRPC threads hand
 // work here and return; the pool's queue is bounded so that overload is
 // answered at once instead of queuing without limit.
-#ifndef QUANTD_POOL_KERNEL_POOL_H_
-#define QUANTD_POOL_KERNEL_POOL_H_
+#ifndef QUANTD_KERNEL_POOL_H_
+#define QUANTD_KERNEL_POOL_H_
 
 #include <atomic>
 #include <cstdint>
@@ -25,6 +25,16 @@ class KernelPool {
   // max_pending tasks are already queued or running.
   bool TrySubmit(std::function<void()> task);
 
+  // Runs fn(block, worker) for every block in [0, blocks): the calling
+  // thread takes part and up to threads() pool workers help, handing out
+  // blocks through an atomic counter. `worker` is unique among the threads
+  // running blocks of this call, in [0, threads()]. Returns false when
+  // `cancelled` (polled before each block) stopped it early. Never waits for
+  // a helper that has not started, so it cannot deadlock when every worker
+  // is itself inside a ParallelFor.
+  bool ParallelFor(int64_t blocks, const std::function<void(int64_t block, int worker)>& fn,
+                   const std::function<bool()>& cancelled = nullptr);
+
   int threads() const { return threads_; }
   int64_t pending() const { return pending_.load(std::memory_order_relaxed); }
 
@@ -37,4 +47,4 @@ class KernelPool {
 
 }  // namespace quantd
 
-#endif  // QUANTD_POOL_KERNEL_POOL_H_
+#endif  // QUANTD_KERNEL_POOL_H_

@@ -1,0 +1,31 @@
+// Choosing a kernel table: the best one built, supported by the CPU (and
+// OS), allowed by the caller and by the QUANTD_ISA environment variable (so
+// that tests and benchmarks can reach every path on one machine).
+#include <algorithm>
+#include <cstdlib>
+
+#include "kernels/int_kernels.h"
+
+namespace quantd {
+namespace {
+
+Isa EnvironmentCap() {
+  static const Isa cap = [] {
+    const char* value = std::getenv("QUANTD_ISA");
+    if (value == nullptr || *value == '\0') return Isa::kAvx512Vnni;
+    auto parsed = ParseIsa(value);
+    return parsed.ok() ? *parsed : Isa::kAvx512Vnni;
+  }();
+  return cap;
+}
+
+}  // namespace
+
+const IntKernelTable& SelectIntKernels(Isa max_isa) {
+  const Isa level = std::min({max_isa, DetectedIsa(), EnvironmentCap()});
+  if (level >= Isa::kAvx512 && IntKernelsAvx512() != nullptr) return *IntKernelsAvx512();
+  if (level >= Isa::kAvx2 && IntKernelsAvx2() != nullptr) return *IntKernelsAvx2();
+  return IntKernelsReference();
+}
+
+}  // namespace quantd
