@@ -8,6 +8,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "quantd/malloc_tuning.h"
 #include "server/log.h"
 #include "server/quantd_server.h"
 
@@ -28,6 +29,7 @@ ABSL_FLAG(int, shutdown_grace_seconds, 20,
           "on SIGTERM, how long RPCs in flight may take to finish");
 
 int main(int argc, char** argv) {
+  quantd::TuneMallocForLargeMessages();
   absl::SetProgramUsageMessage("quantd: a gRPC quantization service. Flags:");
   absl::ParseCommandLine(argc, argv);
 
