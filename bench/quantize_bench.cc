@@ -1,5 +1,7 @@
 // Quantize and dequantize throughput of the kernels, in input bytes per
-// second, next to a plain copy of the same traffic as the memory limit.
+// second, one thread and with a helper, next to a plain loop with the same
+// traffic as the memory limit.
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -7,6 +9,7 @@
 #include <benchmark/benchmark.h>
 
 #include "quantd/dequantize.h"
+#include "quantd/kernel_pool.h"
 #include "quantd/quantize.h"
 
 namespace quantd {
@@ -20,6 +23,7 @@ std::vector<float> RandomFloats(int64_t n) {
   return x;
 }
 
+// state.range(1): threads helping the caller (0: the caller alone).
 void BM_QuantizeInt8(benchmark::State& state, Granularity granularity, bool params_given) {
   const int64_t n = state.range(0);
   const std::vector<float> x = RandomFloats(n);
@@ -35,8 +39,11 @@ void BM_QuantizeInt8(benchmark::State& state, Granularity granularity, bool para
   }
   const QuantizeJob job = *PrepareQuantize(input, options);
   std::vector<std::byte> out(job.output_bytes);
+  KernelPool pool(std::max<int>(1, state.range(1)), 16);
+  ExecutionContext context;
+  if (state.range(1) > 0) context.pool = &pool;
   for (auto _ : state) {
-    auto result = RunQuantize(job, out, {});
+    auto result = RunQuantize(job, out, {}, context);
     benchmark::DoNotOptimize(result);
   }
   state.SetBytesProcessed(state.iterations() * n * 4);
@@ -70,11 +77,11 @@ void BM_Stream4To1(benchmark::State& state) {
 }
 
 BENCHMARK_CAPTURE(BM_QuantizeInt8, per_tensor_range, Granularity::kPerTensor, false)
-    ->Arg(1 << 20)->Arg(1 << 24)->Unit(benchmark::kMillisecond);
+    ->ArgsProduct({{1 << 20, 1 << 24}, {0, 1}})->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_QuantizeInt8, per_tensor_params, Granularity::kPerTensor, true)
-    ->Arg(1 << 20)->Arg(1 << 24)->Unit(benchmark::kMillisecond);
+    ->ArgsProduct({{1 << 20, 1 << 24}, {0, 1}})->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_QuantizeInt8, per_channel_params, Granularity::kPerChannel, true)
-    ->Arg(1 << 20)->Arg(1 << 24)->Unit(benchmark::kMillisecond);
+    ->ArgsProduct({{1 << 20, 1 << 24}, {0, 1}})->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DequantizeInt8)->Arg(1 << 20)->Arg(1 << 24)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Stream4To1)->Arg(1 << 20)->Arg(1 << 24)->Unit(benchmark::kMillisecond);
 

@@ -82,7 +82,10 @@ struct IntKernelTable {
   int64_t (*min_max)(FloatSource src, ChannelSpan span, float* mins, float* maxs);
   // q = clamp(round(x * inv_scale) + zero_point, qmin, qmax); adds the error
   // of x (exact, as double) against x' = (q - zero_point) * scale to sums.
-  void (*quantize)(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* sums);
+  // Returns -1, or the flat index of the first element that is not a finite
+  // float32 (the span's outputs and sums are then incomplete), so that with
+  // given parameters one pass both checks and quantizes.
+  int64_t (*quantize)(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* sums);
   // x' = (q - zero_point) * scale in float32.
   void (*dequantize)(const IntDequantizeArgs& args, ChannelSpan span);
 };

@@ -158,29 +158,40 @@ absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
     return std::min(job.count, (block + 1) * kBlockElements);
   };
 
-  // Pass 1: range per channel, which also finds NaN and Inf. Each worker
-  // folds into its own minima and maxima; min and max do not depend on order.
-  const int workers = WorkerCount(context);
-  std::vector<float> mins(workers * channels, std::numeric_limits<float>::infinity());
-  std::vector<float> maxs(workers * channels, -std::numeric_limits<float>::infinity());
+  // The lowest flat index of a NaN or Inf seen by any block.
   std::atomic<int64_t> first_bad{job.count};
-  QUANTD_RETURN_IF_ERROR(RunBlocks(context, blocks, [&](int64_t block, int worker) {
-    ForEachChannelSpan(job.layout, block * kBlockElements, block_end(block), [&](ChannelSpan span) {
-      const int64_t bad = kernels.min_max(src, span, &mins[worker * channels], &maxs[worker * channels]);
-      if (bad < 0) return true;
-      for (int64_t seen = first_bad.load(); bad < seen && !first_bad.compare_exchange_weak(seen, bad);) {}
-      return false;
-    });
-  }));
-  if (const int64_t bad = first_bad.load(); bad < job.count) {
+  auto note_bad = [&](int64_t bad) {
+    for (int64_t seen = first_bad.load(); bad < seen && !first_bad.compare_exchange_weak(seen, bad);) {
+    }
+  };
+  auto non_finite_error = [&] {
+    const int64_t bad = first_bad.load();
     return absl::InvalidArgumentError(absl::StrCat(
         "input.data[", bad, "] = ", LoadFloatElement(src.dtype, src.data, bad),
         " is not a finite float32; Quantize takes finite values only"));
-  }
-  for (int w = 1; w < workers; ++w) {
-    for (int64_t c = 0; c < channels; ++c) {
-      mins[c] = std::min(mins[c], mins[w * channels + c]);
-      maxs[c] = std::max(maxs[c], maxs[w * channels + c]);
+  };
+
+  // Pass 1, unless the parameters are given: range per channel, which also
+  // finds NaN and Inf. Each worker folds into its own minima and maxima; min
+  // and max do not depend on order.
+  const int workers = WorkerCount(context);
+  std::vector<float> mins(job.params_given ? 0 : workers * channels,
+                          std::numeric_limits<float>::infinity());
+  std::vector<float> maxs(mins.size(), -std::numeric_limits<float>::infinity());
+  if (!job.params_given) {
+    QUANTD_RETURN_IF_ERROR(RunBlocks(context, blocks, [&](int64_t block, int worker) {
+      ForEachChannelSpan(job.layout, block * kBlockElements, block_end(block), [&](ChannelSpan span) {
+        const int64_t bad = kernels.min_max(src, span, &mins[worker * channels], &maxs[worker * channels]);
+        if (bad >= 0) note_bad(bad);
+        return bad < 0;
+      });
+    }));
+    if (first_bad.load() < job.count) return non_finite_error();
+    for (int w = 1; w < workers; ++w) {
+      for (int64_t c = 0; c < channels; ++c) {
+        mins[c] = std::min(mins[c], mins[w * channels + c]);
+        maxs[c] = std::max(maxs[c], maxs[w * channels + c]);
+      }
     }
   }
 
@@ -201,8 +212,9 @@ absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
     }
   }
 
-  // Pass 2: quantize, with the error sums fused in. Sums are kept per block
-  // and added in block order, so they do not depend on the pool's size.
+  // Pass 2: quantize, with the error sums and (for given parameters) the
+  // finiteness check fused in. Sums are kept per block and added in block
+  // order, so they do not depend on the pool's size.
   std::vector<float> inv_scales(channels);
   for (int64_t c = 0; c < channels; ++c) inv_scales[c] = 1.0f / result.params.scales[c];
   const std::vector<float> zero_points(result.params.zero_points.begin(),
@@ -222,10 +234,12 @@ absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
   std::vector<KernelErrorSums> block_sums(blocks);
   QUANTD_RETURN_IF_ERROR(RunBlocks(context, blocks, [&](int64_t block, int) {
     ForEachChannelSpan(job.layout, block * kBlockElements, block_end(block), [&](ChannelSpan span) {
-      kernels.quantize(args, span, &block_sums[block]);
-      return true;
+      const int64_t bad = kernels.quantize(args, span, &block_sums[block]);
+      if (bad >= 0) note_bad(bad);
+      return bad < 0;
     });
   }));
+  if (first_bad.load() < job.count) return non_finite_error();
   ErrorSums sums;
   for (const KernelErrorSums& b : block_sums) {
     sums.Merge(ErrorSums{b.count, b.sum_sq_x, b.sum_sq_y, b.sum_xy, b.sum_sq_error,

@@ -133,16 +133,18 @@ int64_t MinMax(FloatSource src, ChannelSpan span, float* mins, float* maxs) {
   return IntKernelsReference().min_max(src, Tail(span, body), mins, maxs);
 }
 
-void Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* sums) {
+int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* sums) {
   if (args.src.dtype == DType::kFloat64 || args.deq_dtype == DType::kFloat64) {
-    IntKernelsReference().quantize(args, span, sums);
-    return;
+    return IntKernelsReference().quantize(args, span, sums);
   }
   const int64_t body = span.count / kLanes * kLanes;
   const __m256 qmin = _mm256_set1_ps(args.qmin), qmax = _mm256_set1_ps(args.qmax);
   const __m256d abs_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
-  __m256d sq_x = _mm256_setzero_pd(), sq_y = sq_x, xy = sq_x, sq_e = sq_x, abs_e = sq_x,
-          max_e = sq_x;
+  // Two of each accumulator (one per half vector), so that consecutive
+  // additions do not wait on each other.
+  const __m256d zero = _mm256_setzero_pd();
+  __m256d sq_x[2] = {zero, zero}, sq_y[2] = {zero, zero}, xy[2] = {zero, zero},
+          sq_e[2] = {zero, zero}, abs_e[2] = {zero, zero}, max_e[2] = {zero, zero};
   int64_t clipped = 0;
   const bool is_unsigned = args.dst_dtype == DType::kUInt8;
   for (int64_t k = 0; k < body; k += kLanes) {
@@ -151,6 +153,10 @@ void Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* su
     const __m256 scale = ChannelValues(args.params.scales, span, k, 1.0f);
     const __m256 zp = ChannelValues(args.params.zero_points, span, k, 0.0f);
     const __m256 x = Load(args.src.dtype, args.src.data, i);
+    const __m256 d = _mm256_sub_ps(x, x);  // NaN exactly where x is NaN or infinite.
+    if (const int bad = _mm256_movemask_ps(_mm256_cmp_ps(d, d, _CMP_UNORD_Q))) {
+      return i + __builtin_ctz(bad);
+    }
     __m256 q = _mm256_add_ps(Round(_mm256_mul_ps(x, inv), args.rounding), zp);
     const __m256 out = _mm256_or_ps(_mm256_cmp_ps(q, qmin, _CMP_LT_OQ),
                                     _mm256_cmp_ps(q, qmax, _CMP_GT_OQ));
@@ -168,24 +174,24 @@ void Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* su
       const __m256d yd = _mm256_cvtps_pd(half ? _mm256_extractf128_ps(y, 1) : _mm256_castps256_ps128(y));
       const __m256d ed = _mm256_sub_pd(xd, yd);
       const __m256d ad = _mm256_and_pd(ed, abs_mask);
-      sq_x = _mm256_fmadd_pd(xd, xd, sq_x);
-      sq_y = _mm256_fmadd_pd(yd, yd, sq_y);
-      xy = _mm256_fmadd_pd(xd, yd, xy);
-      sq_e = _mm256_fmadd_pd(ed, ed, sq_e);
-      abs_e = _mm256_add_pd(abs_e, ad);
-      max_e = _mm256_max_pd(max_e, ad);
+      sq_x[half] = _mm256_fmadd_pd(xd, xd, sq_x[half]);
+      sq_y[half] = _mm256_fmadd_pd(yd, yd, sq_y[half]);
+      xy[half] = _mm256_fmadd_pd(xd, yd, xy[half]);
+      sq_e[half] = _mm256_fmadd_pd(ed, ed, sq_e[half]);
+      abs_e[half] = _mm256_add_pd(abs_e[half], ad);
+      max_e[half] = _mm256_max_pd(max_e[half], ad);
     }
   }
-  sums->sum_sq_x += ReduceAdd(sq_x);
-  sums->sum_sq_y += ReduceAdd(sq_y);
-  sums->sum_xy += ReduceAdd(xy);
-  sums->sum_sq_error += ReduceAdd(sq_e);
-  sums->sum_abs_error += ReduceAdd(abs_e);
-  const double max_abs = ReduceMaxPd(max_e);
+  sums->sum_sq_x += ReduceAdd(_mm256_add_pd(sq_x[0], sq_x[1]));
+  sums->sum_sq_y += ReduceAdd(_mm256_add_pd(sq_y[0], sq_y[1]));
+  sums->sum_xy += ReduceAdd(_mm256_add_pd(xy[0], xy[1]));
+  sums->sum_sq_error += ReduceAdd(_mm256_add_pd(sq_e[0], sq_e[1]));
+  sums->sum_abs_error += ReduceAdd(_mm256_add_pd(abs_e[0], abs_e[1]));
+  const double max_abs = ReduceMaxPd(_mm256_max_pd(max_e[0], max_e[1]));
   if (max_abs > sums->max_abs_error) sums->max_abs_error = max_abs;
   sums->clipped += clipped;
   sums->count += body;
-  IntKernelsReference().quantize(args, Tail(span, body), sums);
+  return IntKernelsReference().quantize(args, Tail(span, body), sums);
 }
 
 void Dequantize(const IntDequantizeArgs& args, ChannelSpan span) {

@@ -107,15 +107,17 @@ int64_t MinMax(FloatSource src, ChannelSpan span, float* mins, float* maxs) {
   return IntKernelsReference().min_max(src, Tail(span, body), mins, maxs);
 }
 
-void Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* sums) {
+int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* sums) {
   if (args.src.dtype == DType::kFloat64 || args.deq_dtype == DType::kFloat64) {
-    IntKernelsReference().quantize(args, span, sums);
-    return;
+    return IntKernelsReference().quantize(args, span, sums);
   }
   const int64_t body = span.count / kLanes * kLanes;
   const __m512 qmin = _mm512_set1_ps(args.qmin), qmax = _mm512_set1_ps(args.qmax);
-  __m512d sq_x = _mm512_setzero_pd(), sq_y = sq_x, xy = sq_x, sq_e = sq_x, abs_e = sq_x,
-          max_e = sq_x;
+  // Two of each accumulator (one per half vector), so that consecutive
+  // additions do not wait on each other.
+  const __m512d zero = _mm512_setzero_pd();
+  __m512d sq_x[2] = {zero, zero}, sq_y[2] = {zero, zero}, xy[2] = {zero, zero},
+          sq_e[2] = {zero, zero}, abs_e[2] = {zero, zero}, max_e[2] = {zero, zero};
   int64_t clipped = 0;
   for (int64_t k = 0; k < body; k += kLanes) {
     const int64_t i = span.start + k;
@@ -123,6 +125,9 @@ void Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* su
     const __m512 scale = ChannelValues(args.params.scales, span, k, 1.0f);
     const __m512 zp = ChannelValues(args.params.zero_points, span, k, 0.0f);
     const __m512 x = Load(args.src.dtype, args.src.data, i);
+    if (const __mmask16 bad = _mm512_fpclass_ps_mask(x, 0x01 | 0x08 | 0x10 | 0x80)) {
+      return i + __builtin_ctz(bad);
+    }
     __m512 q = _mm512_add_ps(Round(_mm512_mul_ps(x, inv), args.rounding), zp);
     const __mmask16 out = _mm512_cmp_ps_mask(q, qmin, _CMP_LT_OQ) |
                           _mm512_cmp_ps_mask(q, qmax, _CMP_GT_OQ);
@@ -143,24 +148,24 @@ void Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* su
       const __m512d yd = _mm512_cvtps_pd(half ? _mm512_extractf32x8_ps(y, 1) : _mm512_castps512_ps256(y));
       const __m512d ed = _mm512_sub_pd(xd, yd);
       const __m512d ad = _mm512_abs_pd(ed);
-      sq_x = _mm512_fmadd_pd(xd, xd, sq_x);
-      sq_y = _mm512_fmadd_pd(yd, yd, sq_y);
-      xy = _mm512_fmadd_pd(xd, yd, xy);
-      sq_e = _mm512_fmadd_pd(ed, ed, sq_e);
-      abs_e = _mm512_add_pd(abs_e, ad);
-      max_e = _mm512_max_pd(max_e, ad);
+      sq_x[half] = _mm512_fmadd_pd(xd, xd, sq_x[half]);
+      sq_y[half] = _mm512_fmadd_pd(yd, yd, sq_y[half]);
+      xy[half] = _mm512_fmadd_pd(xd, yd, xy[half]);
+      sq_e[half] = _mm512_fmadd_pd(ed, ed, sq_e[half]);
+      abs_e[half] = _mm512_add_pd(abs_e[half], ad);
+      max_e[half] = _mm512_max_pd(max_e[half], ad);
     }
   }
-  sums->sum_sq_x += _mm512_reduce_add_pd(sq_x);
-  sums->sum_sq_y += _mm512_reduce_add_pd(sq_y);
-  sums->sum_xy += _mm512_reduce_add_pd(xy);
-  sums->sum_sq_error += _mm512_reduce_add_pd(sq_e);
-  sums->sum_abs_error += _mm512_reduce_add_pd(abs_e);
-  const double max_abs = _mm512_reduce_max_pd(max_e);
+  sums->sum_sq_x += _mm512_reduce_add_pd(_mm512_add_pd(sq_x[0], sq_x[1]));
+  sums->sum_sq_y += _mm512_reduce_add_pd(_mm512_add_pd(sq_y[0], sq_y[1]));
+  sums->sum_xy += _mm512_reduce_add_pd(_mm512_add_pd(xy[0], xy[1]));
+  sums->sum_sq_error += _mm512_reduce_add_pd(_mm512_add_pd(sq_e[0], sq_e[1]));
+  sums->sum_abs_error += _mm512_reduce_add_pd(_mm512_add_pd(abs_e[0], abs_e[1]));
+  const double max_abs = _mm512_reduce_max_pd(_mm512_max_pd(max_e[0], max_e[1]));
   if (max_abs > sums->max_abs_error) sums->max_abs_error = max_abs;
   sums->clipped += clipped;
   sums->count += body;
-  IntKernelsReference().quantize(args, Tail(span, body), sums);
+  return IntKernelsReference().quantize(args, Tail(span, body), sums);
 }
 
 void Dequantize(const IntDequantizeArgs& args, ChannelSpan span) {

@@ -28,12 +28,13 @@ int64_t MinMax(FloatSource src, ChannelSpan span, float* mins, float* maxs) {
   return -1;
 }
 
-void Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* sums) {
+int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* sums) {
   for (int64_t k = 0; k < span.count; ++k) {
     const int64_t i = span.start + k;
     const int64_t c = span.channel + k * span.stride;
     const float zero_point = args.params.zero_points ? args.params.zero_points[c] : 0.0f;
     const double x = LoadFloatElement(args.src.dtype, args.src.data, i);
+    if (!std::isfinite(static_cast<float>(x))) return i;
     const float v = static_cast<float>(x) * args.params.inv_scales[c];
     float q = Round(v, args.rounding) + zero_point;
     if (q < args.qmin || q > args.qmax) {
@@ -57,6 +58,7 @@ void Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* su
     if (std::fabs(e) > sums->max_abs_error) sums->max_abs_error = std::fabs(e);
   }
   sums->count += span.count;
+  return -1;
 }
 
 void Dequantize(const IntDequantizeArgs& args, ChannelSpan span) {
