@@ -1,0 +1,17 @@
+// Memory-bound reference loops with quantize's and dequantize's traffic:
+// the limits the report measures quantd's kernels against.
+#ifndef QUANTD_BENCH_STREAM_KERNELS_H_
+#define QUANTD_BENCH_STREAM_KERNELS_H_
+
+#include <cstdint>
+
+namespace quantd::bench {
+
+// Reads n floats, writes n bytes (a plain conversion): quantize's traffic.
+void Stream4To1(const float* x, int8_t* out, int64_t n);
+// Reads n bytes, writes n floats: dequantize's traffic.
+void Stream1To4(const int8_t* q, float* out, int64_t n);
+
+}  // namespace quantd::bench
+
+#endif  // QUANTD_BENCH_STREAM_KERNELS_H_
