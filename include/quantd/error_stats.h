@@ -23,6 +23,9 @@ struct ErrorStats {
 
 // Running sums from which ErrorStats are computed. Partial sums from
 // different chunks combine with Merge, so threads can each keep their own.
+// Nothing here is inline: SIMD kernels, compiled with ISA flags, add to the
+// fields directly, and an inline function would let ISA code leak into the
+// copy every other file links.
 struct ErrorSums {
   int64_t count = 0;
   double sum_sq_x = 0;
@@ -34,17 +37,7 @@ struct ErrorSums {
   int64_t clipped = 0;
 
   // x is the original value, y its round trip.
-  void Add(double x, double y) {
-    const double e = x - y;
-    const double abs_e = e < 0 ? -e : e;
-    ++count;
-    sum_sq_x += x * x;
-    sum_sq_y += y * y;
-    sum_xy += x * y;
-    sum_sq_error += e * e;
-    sum_abs_error += abs_e;
-    if (abs_e > max_abs_error) max_abs_error = abs_e;
-  }
+  void Add(double x, double y);
   void Merge(const ErrorSums& other);
 };
 

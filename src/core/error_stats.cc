@@ -7,6 +7,18 @@
 
 namespace quantd {
 
+void ErrorSums::Add(double x, double y) {
+  const double e = x - y;
+  const double abs_e = std::fabs(e);
+  ++count;
+  sum_sq_x += x * x;
+  sum_sq_y += y * y;
+  sum_xy += x * y;
+  sum_sq_error += e * e;
+  sum_abs_error += abs_e;
+  if (abs_e > max_abs_error) max_abs_error = abs_e;
+}
+
 void ErrorSums::Merge(const ErrorSums& other) {
   count += other.count;
   sum_sq_x += other.sum_sq_x;

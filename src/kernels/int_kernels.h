@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "quantd/dtype.h"
+#include "quantd/error_stats.h"
 #include "quantd/isa.h"
 #include "quantd/quant_params.h"
 
@@ -61,18 +62,6 @@ struct IntDequantizeArgs {
   IntChannelParams params;  // inv_scales unused.
 };
 
-// Error sums as plain fields, added to by kernels (see ErrorSums).
-struct KernelErrorSums {
-  double sum_sq_x = 0;
-  double sum_sq_y = 0;
-  double sum_xy = 0;
-  double sum_sq_error = 0;
-  double sum_abs_error = 0;
-  double max_abs_error = 0;
-  int64_t count = 0;
-  int64_t clipped = 0;
-};
-
 // One ISA's kernels. Each handles one span; the caller splits a tensor into
 // spans by its channel layout.
 struct IntKernelTable {
@@ -85,10 +74,13 @@ struct IntKernelTable {
   // Returns -1, or the flat index of the first element that is not a finite
   // float32 (the span's outputs and sums are then incomplete), so that with
   // given parameters one pass both checks and quantizes.
-  int64_t (*quantize)(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* sums);
+  int64_t (*quantize)(const IntQuantizeArgs& args, ChannelSpan span, ErrorSums* sums);
   // x' = (q - zero_point) * scale in float32.
   void (*dequantize)(const IntDequantizeArgs& args, ChannelSpan span);
 };
+
+// The part of `span` after its first `done` elements.
+ChannelSpan SpanTail(ChannelSpan span, int64_t done);
 
 // The scalar reference: the readable statement of the math and the oracle
 // that every SIMD table is tested against, bit-exact for integer outputs.

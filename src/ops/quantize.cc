@@ -231,7 +231,7 @@ absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
   args.qmin = static_cast<float>(job.qmin);
   args.qmax = static_cast<float>(job.qmax);
   args.rounding = job.rounding;
-  std::vector<KernelErrorSums> block_sums(blocks);
+  std::vector<ErrorSums> block_sums(blocks);
   QUANTD_RETURN_IF_ERROR(RunBlocks(context, blocks, [&](int64_t block, int) {
     ForEachChannelSpan(job.layout, block * kBlockElements, block_end(block), [&](ChannelSpan span) {
       const int64_t bad = kernels.quantize(args, span, &block_sums[block]);
@@ -241,10 +241,7 @@ absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
   }));
   if (first_bad.load() < job.count) return non_finite_error();
   ErrorSums sums;
-  for (const KernelErrorSums& b : block_sums) {
-    sums.Merge(ErrorSums{b.count, b.sum_sq_x, b.sum_sq_y, b.sum_xy, b.sum_sq_error,
-                         b.sum_abs_error, b.max_abs_error, b.clipped});
-  }
+  for (const ErrorSums& b : block_sums) sums.Merge(b);
   result.error = FinishErrorStats(sums);
   return result;
 }

@@ -73,7 +73,7 @@ std::vector<std::byte> Encode(const std::vector<float>& values, DType dtype, int
   return bytes;
 }
 
-void ExpectSumsMatch(const KernelErrorSums& a, const KernelErrorSums& b) {
+void ExpectSumsMatch(const ErrorSums& a, const ErrorSums& b) {
   EXPECT_EQ(a.count, b.count);
   EXPECT_EQ(a.clipped, b.clipped);
   EXPECT_EQ(a.max_abs_error, b.max_abs_error);
@@ -116,7 +116,7 @@ TEST_P(IntKernelsTest, QuantizeMatchesReferenceBitForBit) {
               args.rounding = rounding;
               const ChannelSpan span{0, n, 0, stride};
               std::vector<std::byte> q_ref(n + 1), q_simd(n + 1), d_ref(src.size()), d_simd(src.size());
-              KernelErrorSums s_ref, s_simd;
+              ErrorSums s_ref, s_simd;
               args.dst = q_ref.data() + 1;
               args.deq = d_ref.data() + offset;
               reference().quantize(args, span, &s_ref);

@@ -75,11 +75,6 @@ __m256 ChannelValues(const float* values, ChannelSpan span, int64_t k, float abs
                           : _mm256_loadu_ps(values + span.channel + k);
 }
 
-ChannelSpan Tail(ChannelSpan span, int64_t done) {
-  return ChannelSpan{span.start + done, span.count - done, span.channel + done * span.stride,
-                     span.stride};
-}
-
 float ReduceMin(__m256 v) {
   __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   m = _mm_min_ps(m, _mm_movehl_ps(m, m));
@@ -130,10 +125,10 @@ int64_t MinMax(FloatSource src, ChannelSpan span, float* mins, float* maxs) {
     if (l < mins[span.channel]) mins[span.channel] = l;
     if (h > maxs[span.channel]) maxs[span.channel] = h;
   }
-  return IntKernelsReference().min_max(src, Tail(span, body), mins, maxs);
+  return IntKernelsReference().min_max(src, SpanTail(span, body), mins, maxs);
 }
 
-int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* sums) {
+int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, ErrorSums* sums) {
   if (args.src.dtype == DType::kFloat64 || args.deq_dtype == DType::kFloat64) {
     return IntKernelsReference().quantize(args, span, sums);
   }
@@ -191,7 +186,7 @@ int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums*
   if (max_abs > sums->max_abs_error) sums->max_abs_error = max_abs;
   sums->clipped += clipped;
   sums->count += body;
-  return IntKernelsReference().quantize(args, Tail(span, body), sums);
+  return IntKernelsReference().quantize(args, SpanTail(span, body), sums);
 }
 
 void Dequantize(const IntDequantizeArgs& args, ChannelSpan span) {
@@ -206,7 +201,7 @@ void Dequantize(const IntDequantizeArgs& args, ChannelSpan span) {
     Store(args.dst_dtype, args.dst, i,
           _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q, zp)), scale));
   }
-  IntKernelsReference().dequantize(args, Tail(span, body));
+  IntKernelsReference().dequantize(args, SpanTail(span, body));
 }
 
 }  // namespace

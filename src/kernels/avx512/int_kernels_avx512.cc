@@ -74,11 +74,6 @@ __m512 ChannelValues(const float* values, ChannelSpan span, int64_t k, float abs
                           : _mm512_loadu_ps(values + span.channel + k);
 }
 
-ChannelSpan Tail(ChannelSpan span, int64_t done) {
-  return ChannelSpan{span.start + done, span.count - done, span.channel + done * span.stride,
-                     span.stride};
-}
-
 int64_t MinMax(FloatSource src, ChannelSpan span, float* mins, float* maxs) {
   if (src.dtype == DType::kFloat64) return IntKernelsReference().min_max(src, span, mins, maxs);
   const int64_t body = span.count / kLanes * kLanes;
@@ -104,10 +99,10 @@ int64_t MinMax(FloatSource src, ChannelSpan span, float* mins, float* maxs) {
     if (l < mins[span.channel]) mins[span.channel] = l;
     if (h > maxs[span.channel]) maxs[span.channel] = h;
   }
-  return IntKernelsReference().min_max(src, Tail(span, body), mins, maxs);
+  return IntKernelsReference().min_max(src, SpanTail(span, body), mins, maxs);
 }
 
-int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* sums) {
+int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, ErrorSums* sums) {
   if (args.src.dtype == DType::kFloat64 || args.deq_dtype == DType::kFloat64) {
     return IntKernelsReference().quantize(args, span, sums);
   }
@@ -165,7 +160,7 @@ int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums*
   if (max_abs > sums->max_abs_error) sums->max_abs_error = max_abs;
   sums->clipped += clipped;
   sums->count += body;
-  return IntKernelsReference().quantize(args, Tail(span, body), sums);
+  return IntKernelsReference().quantize(args, SpanTail(span, body), sums);
 }
 
 void Dequantize(const IntDequantizeArgs& args, ChannelSpan span) {
@@ -179,7 +174,7 @@ void Dequantize(const IntDequantizeArgs& args, ChannelSpan span) {
     const __m512 scale = ChannelValues(args.params.scales, span, k, 1.0f);
     Store(args.dst_dtype, args.dst, i, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q, zp)), scale));
   }
-  IntKernelsReference().dequantize(args, Tail(span, body));
+  IntKernelsReference().dequantize(args, SpanTail(span, body));
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ int64_t MinMax(FloatSource src, ChannelSpan span, float* mins, float* maxs) {
   return -1;
 }
 
-int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums* sums) {
+int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, ErrorSums* sums) {
   for (int64_t k = 0; k < span.count; ++k) {
     const int64_t i = span.start + k;
     const int64_t c = span.channel + k * span.stride;
@@ -49,15 +49,8 @@ int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, KernelErrorSums*
     }
     const float y = static_cast<float>(qi - static_cast<int32_t>(zero_point)) * args.params.scales[c];
     if (args.deq != nullptr) StoreFloatElement(args.deq_dtype, args.deq, i, y);
-    const double e = x - y;
-    sums->sum_sq_x += x * x;
-    sums->sum_sq_y += double{y} * y;
-    sums->sum_xy += x * y;
-    sums->sum_sq_error += e * e;
-    sums->sum_abs_error += std::fabs(e);
-    if (std::fabs(e) > sums->max_abs_error) sums->max_abs_error = std::fabs(e);
+    sums->Add(x, y);
   }
-  sums->count += span.count;
   return -1;
 }
 
@@ -76,6 +69,11 @@ void Dequantize(const IntDequantizeArgs& args, ChannelSpan span) {
 }
 
 }  // namespace
+
+ChannelSpan SpanTail(ChannelSpan span, int64_t done) {
+  return ChannelSpan{span.start + done, span.count - done, span.channel + done * span.stride,
+                     span.stride};
+}
 
 const IntKernelTable& IntKernelsReference() {
   static const IntKernelTable table{Isa::kScalar, &MinMax, &Quantize, &Dequantize};
