@@ -8,6 +8,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -18,6 +19,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "http_get.h"
 #include "kernels/int_kernels.h"
+#include "quantd/malloc_tuning.h"
 #include "quantd/v1/quantd.grpc.pb.h"
 #include "server/quantd_server.h"
 
@@ -433,6 +435,46 @@ TEST(ServerLimitsTest, BadServerOptionsAreRejected) {
   ServerOptions options;
   options.max_message_bytes = int64_t{1} << 40;
   EXPECT_THAT(QuantdServer::Start(options).status().message(), HasSubstr("--max_message_bytes"));
+}
+
+// A request cancelled mid-work stops using the pool within a block or so:
+// the server is idle again long before the work would have finished. The
+// work's own duration is measured on the same request run to completion, so
+// the check holds on slow and fast machines alike.
+TEST(ServerCancellationTest, CancelledRequestStopsItsKernelWork) {
+  // As quantd's main does: reused message buffers stay faulted in, so the
+  // time measured is the kernels', not the page faults'.
+  TuneMallocForLargeMessages();
+  ServerOptions options;
+  options.threads = 1;
+  options.max_isa = Isa::kScalar;  // Slow enough that the work takes a while.
+  Connection c = StartServer(options);
+  const v1::QuantizeRequest request =
+      Int8Request({int64_t{1} << 25}, std::vector<float>(int64_t{1} << 25, 0.5f));
+  auto now = [] { return std::chrono::steady_clock::now(); };
+  auto inflight = [&] { return c.server->metrics().inflight_requests.Value(); };
+  // Runs the request; `cancel_at_start` cancels it once the server works on
+  // it. Returns the time from the start of the work until the server is idle.
+  auto run = [&](bool cancel_at_start, grpc::StatusCode* code) {
+    grpc::ClientContext context;
+    v1::QuantizeResponse response;
+    std::thread caller([&] { *code = c.stub->Quantize(&context, request, &response).error_code(); });
+    while (inflight() == 0) std::this_thread::yield();
+    const auto started = now();
+    if (cancel_at_start) context.TryCancel();
+    while (inflight() > 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    const auto idle = now();
+    caller.join();
+    return idle - started;
+  };
+  grpc::StatusCode code;
+  const auto full = run(false, &code);
+  ASSERT_EQ(code, grpc::StatusCode::OK);
+  const auto cancelled = run(true, &code);
+  EXPECT_EQ(code, grpc::StatusCode::CANCELLED);
+  EXPECT_LT(cancelled, full / 4) << "full run " << std::chrono::duration<double>(full).count()
+                                 << " s, cancelled " << std::chrono::duration<double>(cancelled).count()
+                                 << " s";
 }
 
 TEST(ServerDrainTest, AfterDrainNewCallsAreRefused) {
