@@ -2,6 +2,7 @@
 #ifndef QUANTD_OPS_PARALLEL_H_
 #define QUANTD_OPS_PARALLEL_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 
@@ -16,6 +17,11 @@ inline constexpr int64_t kBlockElements = int64_t{1} << 16;
 
 inline int64_t BlockCount(int64_t elements) {
   return (elements + kBlockElements - 1) / kBlockElements;
+}
+
+// One past the last element of `block` in a tensor of `elements`.
+inline int64_t BlockEnd(int64_t elements, int64_t block) {
+  return std::min(elements, (block + 1) * kBlockElements);
 }
 
 // Workers a context may run at once; per-worker scratch is sized by it.

@@ -93,6 +93,81 @@ std::pair<float, float> ClipRange(const QuantizeJob& job, float min, float max) 
   return {lo, hi};
 }
 
+// The lowest flat index at which any block met a NaN or Inf.
+class FirstNonFinite {
+ public:
+  explicit FirstNonFinite(int64_t none) : none_(none), index_(none) {}
+
+  void Note(int64_t index) {
+    for (int64_t seen = index_.load(); index < seen && !index_.compare_exchange_weak(seen, index);) {
+    }
+  }
+  bool found() const { return index_.load() < none_; }
+  absl::Status Error(FloatSource src) const {
+    const int64_t i = index_.load();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input.data[", i, "] = ", LoadFloatElement(src.dtype, src.data, i),
+        " is not a finite float32; Quantize takes finite values only"));
+  }
+
+ private:
+  const int64_t none_;
+  std::atomic<int64_t> index_;
+};
+
+int64_t BlockEnd(const QuantizeJob& job, int64_t block) {
+  return std::min(job.count, (block + 1) * kBlockElements);
+}
+
+// Pass 1: the minimum and maximum of every channel, which also finds NaN
+// and Inf. Each worker folds into its own minima and maxima; min and max do
+// not depend on order.
+absl::Status ObserveRanges(const QuantizeJob& job, const IntKernelTable& kernels,
+                           const ExecutionContext& context, FirstNonFinite* bad,
+                           std::vector<float>* mins, std::vector<float>* maxs) {
+  const FloatSource src{job.input.dtype, job.input.data.data()};
+  const int64_t channels = job.layout.channels;
+  const int workers = WorkerCount(context);
+  mins->assign(workers * channels, std::numeric_limits<float>::infinity());
+  maxs->assign(workers * channels, -std::numeric_limits<float>::infinity());
+  QUANTD_RETURN_IF_ERROR(RunBlocks(context, BlockCount(job.count), [&](int64_t block, int worker) {
+    float* worker_mins = mins->data() + worker * channels;
+    float* worker_maxs = maxs->data() + worker * channels;
+    ForEachChannelSpan(job.layout, block * kBlockElements, BlockEnd(job, block), [&](ChannelSpan span) {
+      const int64_t index = kernels.min_max(src, span, worker_mins, worker_maxs);
+      if (index >= 0) bad->Note(index);
+      return index < 0;
+    });
+  }));
+  for (int w = 1; w < workers; ++w) {
+    for (int64_t c = 0; c < channels; ++c) {
+      (*mins)[c] = std::min((*mins)[c], (*mins)[w * channels + c]);
+      (*maxs)[c] = std::max((*maxs)[c], (*maxs)[w * channels + c]);
+    }
+  }
+  mins->resize(channels);
+  maxs->resize(channels);
+  return absl::OkStatus();
+}
+
+// Scales and zero points of every channel from its observed range.
+void ChooseParams(const QuantizeJob& job, const std::vector<float>& mins,
+                  const std::vector<float>& maxs, QuantParams* params) {
+  const int64_t channels = job.layout.channels;
+  const bool asymmetric = job.params.scheme == Scheme::kAsymmetric;
+  params->scales.resize(channels);
+  params->zero_points.resize(asymmetric ? channels : 0);
+  for (int64_t c = 0; c < channels; ++c) {
+    // An empty channel has no range: it gets the zero range's parameters.
+    const auto [lo, hi] = mins[c] <= maxs[c] ? ClipRange(job, mins[c], maxs[c]) : ClipRange(job, 0, 0);
+    const ScaleZeroPoint sz = ChooseScaleZeroPoint(lo, hi, job.params.scheme,
+                                                   /*is_unsigned=*/job.qmin == 0,
+                                                   job.params.full_range, job.qmin, job.qmax);
+    params->scales[c] = sz.scale;
+    if (asymmetric) params->zero_points[c] = sz.zero_point;
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<QuantizeJob> PrepareQuantize(const TensorView& input,
@@ -153,63 +228,15 @@ absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
   const IntKernelTable& kernels = SelectIntKernels(context.max_isa);
   const FloatSource src{job.input.dtype, job.input.data.data()};
   const int64_t channels = job.layout.channels;
-  const int64_t blocks = BlockCount(job.count);
-  auto block_end = [&](int64_t block) {
-    return std::min(job.count, (block + 1) * kBlockElements);
-  };
-
-  // The lowest flat index of a NaN or Inf seen by any block.
-  std::atomic<int64_t> first_bad{job.count};
-  auto note_bad = [&](int64_t bad) {
-    for (int64_t seen = first_bad.load(); bad < seen && !first_bad.compare_exchange_weak(seen, bad);) {
-    }
-  };
-  auto non_finite_error = [&] {
-    const int64_t bad = first_bad.load();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "input.data[", bad, "] = ", LoadFloatElement(src.dtype, src.data, bad),
-        " is not a finite float32; Quantize takes finite values only"));
-  };
-
-  // Pass 1, unless the parameters are given: range per channel, which also
-  // finds NaN and Inf. Each worker folds into its own minima and maxima; min
-  // and max do not depend on order.
-  const int workers = WorkerCount(context);
-  std::vector<float> mins(job.params_given ? 0 : workers * channels,
-                          std::numeric_limits<float>::infinity());
-  std::vector<float> maxs(mins.size(), -std::numeric_limits<float>::infinity());
-  if (!job.params_given) {
-    QUANTD_RETURN_IF_ERROR(RunBlocks(context, blocks, [&](int64_t block, int worker) {
-      ForEachChannelSpan(job.layout, block * kBlockElements, block_end(block), [&](ChannelSpan span) {
-        const int64_t bad = kernels.min_max(src, span, &mins[worker * channels], &maxs[worker * channels]);
-        if (bad >= 0) note_bad(bad);
-        return bad < 0;
-      });
-    }));
-    if (first_bad.load() < job.count) return non_finite_error();
-    for (int w = 1; w < workers; ++w) {
-      for (int64_t c = 0; c < channels; ++c) {
-        mins[c] = std::min(mins[c], mins[w * channels + c]);
-        maxs[c] = std::max(maxs[c], maxs[w * channels + c]);
-      }
-    }
-  }
+  FirstNonFinite bad(job.count);
 
   QuantizeResult result;
   result.params = job.params;
   if (!job.params_given) {
-    const bool is_unsigned = job.qmin == 0;
-    result.params.scales.resize(channels);
-    if (job.params.scheme == Scheme::kAsymmetric) result.params.zero_points.resize(channels);
-    for (int64_t c = 0; c < channels; ++c) {
-      // An empty channel has no range: it gets the zero range's parameters.
-      const auto [lo, hi] = mins[c] <= maxs[c] ? ClipRange(job, mins[c], maxs[c])
-                                               : ClipRange(job, 0, 0);
-      const ScaleZeroPoint sz = ChooseScaleZeroPoint(lo, hi, job.params.scheme, is_unsigned,
-                                                     job.params.full_range, job.qmin, job.qmax);
-      result.params.scales[c] = sz.scale;
-      if (job.params.scheme == Scheme::kAsymmetric) result.params.zero_points[c] = sz.zero_point;
-    }
+    std::vector<float> mins, maxs;
+    QUANTD_RETURN_IF_ERROR(ObserveRanges(job, kernels, context, &bad, &mins, &maxs));
+    if (bad.found()) return bad.Error(src);
+    ChooseParams(job, mins, maxs, &result.params);
   }
 
   // Pass 2: quantize, with the error sums and (for given parameters) the
@@ -231,15 +258,15 @@ absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
   args.qmin = static_cast<float>(job.qmin);
   args.qmax = static_cast<float>(job.qmax);
   args.rounding = job.rounding;
-  std::vector<ErrorSums> block_sums(blocks);
-  QUANTD_RETURN_IF_ERROR(RunBlocks(context, blocks, [&](int64_t block, int) {
-    ForEachChannelSpan(job.layout, block * kBlockElements, block_end(block), [&](ChannelSpan span) {
-      const int64_t bad = kernels.quantize(args, span, &block_sums[block]);
-      if (bad >= 0) note_bad(bad);
-      return bad < 0;
+  std::vector<ErrorSums> block_sums(BlockCount(job.count));
+  QUANTD_RETURN_IF_ERROR(RunBlocks(context, BlockCount(job.count), [&](int64_t block, int) {
+    ForEachChannelSpan(job.layout, block * kBlockElements, BlockEnd(job, block), [&](ChannelSpan span) {
+      const int64_t index = kernels.quantize(args, span, &block_sums[block]);
+      if (index >= 0) bad.Note(index);
+      return index < 0;
     });
   }));
-  if (first_bad.load() < job.count) return non_finite_error();
+  if (bad.found()) return bad.Error(src);
   ErrorSums sums;
   for (const ErrorSums& b : block_sums) sums.Merge(b);
   result.error = FinishErrorStats(sums);
