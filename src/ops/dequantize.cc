@@ -68,8 +68,8 @@ absl::Status RunDequantize(const DequantizeJob& job, std::span<std::byte> output
   args.params.scales = job.params.scales.data();
   args.params.zero_points = zero_points.empty() ? nullptr : zero_points.data();
   return RunBlocks(context, BlockCount(job.count), [&](int64_t block, int) {
-    const int64_t end = std::min(job.count, (block + 1) * kBlockElements);
-    ForEachChannelSpan(job.layout, block * kBlockElements, end, [&](ChannelSpan span) {
+    ForEachChannelSpan(job.layout, block * kBlockElements, BlockEnd(job.count, block),
+                       [&](ChannelSpan span) {
       kernels.dequantize(args, span);
       return true;
     });

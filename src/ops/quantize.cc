@@ -115,10 +115,6 @@ class FirstNonFinite {
   std::atomic<int64_t> index_;
 };
 
-int64_t BlockEnd(const QuantizeJob& job, int64_t block) {
-  return std::min(job.count, (block + 1) * kBlockElements);
-}
-
 // Pass 1: the minimum and maximum of every channel, which also finds NaN
 // and Inf. Each worker folds into its own minima and maxima; min and max do
 // not depend on order.
@@ -133,7 +129,7 @@ absl::Status ObserveRanges(const QuantizeJob& job, const IntKernelTable& kernels
   QUANTD_RETURN_IF_ERROR(RunBlocks(context, BlockCount(job.count), [&](int64_t block, int worker) {
     float* worker_mins = mins->data() + worker * channels;
     float* worker_maxs = maxs->data() + worker * channels;
-    ForEachChannelSpan(job.layout, block * kBlockElements, BlockEnd(job, block), [&](ChannelSpan span) {
+    ForEachChannelSpan(job.layout, block * kBlockElements, BlockEnd(job.count, block), [&](ChannelSpan span) {
       const int64_t index = kernels.min_max(src, span, worker_mins, worker_maxs);
       if (index >= 0) bad->Note(index);
       return index < 0;
@@ -260,7 +256,7 @@ absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
   args.rounding = job.rounding;
   std::vector<ErrorSums> block_sums(BlockCount(job.count));
   QUANTD_RETURN_IF_ERROR(RunBlocks(context, BlockCount(job.count), [&](int64_t block, int) {
-    ForEachChannelSpan(job.layout, block * kBlockElements, BlockEnd(job, block), [&](ChannelSpan span) {
+    ForEachChannelSpan(job.layout, block * kBlockElements, BlockEnd(job.count, block), [&](ChannelSpan span) {
       const int64_t index = kernels.quantize(args, span, &block_sums[block]);
       if (index >= 0) bad.Note(index);
       return index < 0;
