@@ -120,35 +120,56 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> r, absl::string_view isa)
       .Set(1);
 }
 
-void Metrics::RecordQuantize(DType input_dtype, const QuantParams& params, int64_t in_bytes,
-                             int64_t out_bytes, const ErrorStats& error) {
-  const std::string dtype(DTypeName(params.dtype));
-  const std::string granularity(GranularityName(params.granularity));
-  elements.Add({{"op", "quantize"}, {"dtype", dtype}}).Increment(error.count);
-  bytes.Add({{"op", "quantize"}, {"direction", "in"}}).Increment(in_bytes);
-  bytes.Add({{"op", "quantize"}, {"direction", "out"}}).Increment(out_bytes);
-  clipped_elements.Add({{"dtype", dtype}}).Increment(error.clipped_count);
-  if (error.count == 0) return;  // No error to speak of.
-  const prometheus::Labels labels{{"dtype", dtype}, {"granularity", granularity}};
-  if (std::isfinite(error.sqnr_db)) {
-    sqnr_db.Add(labels, SqnrBuckets()).Observe(error.sqnr_db);
-  } else if (error.sqnr_db > 0) {
-    exact_results.Add({{"dtype", dtype}}).Increment();
+Metrics::OpSeries& Metrics::SeriesFor(absl::string_view op, DType dtype,
+                                      Granularity granularity) {
+  absl::MutexLock lock(&series_mu_);
+  auto [it, inserted] = series_.try_emplace({std::string(op), dtype, granularity});
+  OpSeries& s = it->second;
+  if (!inserted) return s;
+  const std::string op_name(op), dtype_name(DTypeName(dtype));
+  s.elements = &elements.Add({{"op", op_name}, {"dtype", dtype_name}});
+  s.bytes_in = &bytes.Add({{"op", op_name}, {"direction", "in"}});
+  s.bytes_out = &bytes.Add({{"op", op_name}, {"direction", "out"}});
+  s.kernel_seconds = &kernel_seconds.Add({{"op", op_name}, {"isa", isa_}}, LatencyBuckets());
+  if (op == "quantize") {
+    static const Histogram::BucketBoundaries kMseBuckets = Decades(-14, 2);
+    static const Histogram::BucketBoundaries kAbsBuckets = Decades(-8, 3);
+    const prometheus::Labels labels{{"dtype", dtype_name},
+                                    {"granularity", std::string(GranularityName(granularity))}};
+    s.clipped = &clipped_elements.Add({{"dtype", dtype_name}});
+    s.exact = &exact_results.Add({{"dtype", dtype_name}});
+    s.sqnr_db = &sqnr_db.Add(labels, SqnrBuckets());
+    s.mse = &mse.Add(labels, kMseBuckets);
+    s.max_abs_error = &max_abs_error.Add(labels, kAbsBuckets);
   }
-  static const Histogram::BucketBoundaries kMseBuckets = Decades(-14, 2);
-  static const Histogram::BucketBoundaries kAbsBuckets = Decades(-8, 3);
-  mse.Add(labels, kMseBuckets).Observe(error.mse);
-  max_abs_error.Add(labels, kAbsBuckets).Observe(error.max_abs_error);
+  return s;
 }
 
-void Metrics::RecordDequantize(DType dtype, int64_t count, int64_t in_bytes, int64_t out_bytes) {
-  elements.Add({{"op", "dequantize"}, {"dtype", std::string(DTypeName(dtype))}}).Increment(count);
-  bytes.Add({{"op", "dequantize"}, {"direction", "in"}}).Increment(in_bytes);
-  bytes.Add({{"op", "dequantize"}, {"direction", "out"}}).Increment(out_bytes);
+void Metrics::RecordQuantize(const QuantParams& params, int64_t in_bytes, int64_t out_bytes,
+                             const ErrorStats& error, double kernel_seconds) {
+  OpSeries& s = SeriesFor("quantize", params.dtype, params.granularity);
+  s.elements->Increment(error.count);
+  s.bytes_in->Increment(in_bytes);
+  s.bytes_out->Increment(out_bytes);
+  s.kernel_seconds->Observe(kernel_seconds);
+  s.clipped->Increment(error.clipped_count);
+  if (error.count == 0) return;  // No error to speak of.
+  if (std::isfinite(error.sqnr_db)) {
+    s.sqnr_db->Observe(error.sqnr_db);
+  } else if (error.sqnr_db > 0) {
+    s.exact->Increment();
+  }
+  s.mse->Observe(error.mse);
+  s.max_abs_error->Observe(error.max_abs_error);
 }
 
-void Metrics::RecordKernelSeconds(absl::string_view op, double seconds) {
-  kernel_seconds.Add({{"op", std::string(op)}, {"isa", isa_}}, LatencyBuckets()).Observe(seconds);
+void Metrics::RecordDequantize(DType dtype, int64_t count, int64_t in_bytes, int64_t out_bytes,
+                               double kernel_seconds) {
+  OpSeries& s = SeriesFor("dequantize", dtype, Granularity::kUnspecified);
+  s.elements->Increment(count);
+  s.bytes_in->Increment(in_bytes);
+  s.bytes_out->Increment(out_bytes);
+  s.kernel_seconds->Observe(kernel_seconds);
 }
 
 }  // namespace quantd::server

@@ -5,7 +5,9 @@
 #define QUANTD_SERVER_METRICS_H_
 
 #include <memory>
+#include <map>
 #include <string>
+#include <tuple>
 #include "absl/strings/string_view.h"
 
 #include <prometheus/counter.h>
@@ -14,6 +16,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "absl/synchronization/mutex.h"
 #include "quantd/error_stats.h"
 #include "quantd/quant_params.h"
 
@@ -49,17 +52,37 @@ class Metrics {
   prometheus::Gauge& inflight_requests;
   prometheus::Family<prometheus::Counter>& rejected_requests;
 
-  // One quantization's element count, bytes and error.
-  void RecordQuantize(DType input_dtype, const QuantParams& params, int64_t in_bytes,
-                      int64_t out_bytes, const ErrorStats& error);
-  void RecordDequantize(DType dtype, int64_t count, int64_t in_bytes, int64_t out_bytes);
-  void RecordKernelSeconds(absl::string_view op, double seconds);
+  // One quantization's element count, bytes, error and kernel time.
+  void RecordQuantize(const QuantParams& params, int64_t in_bytes, int64_t out_bytes,
+                      const ErrorStats& error, double kernel_seconds);
+  void RecordDequantize(DType dtype, int64_t count, int64_t in_bytes, int64_t out_bytes,
+                        double kernel_seconds);
 
  private:
+  // The series one (op, dtype, granularity) writes, looked up once: a
+  // family's Add builds and hashes a label map under a lock, which costs
+  // more than a small request's kernel.
+  struct OpSeries {
+    prometheus::Counter* elements;
+    prometheus::Counter* bytes_in;
+    prometheus::Counter* bytes_out;
+    prometheus::Histogram* kernel_seconds;
+    // Quantize only.
+    prometheus::Counter* clipped = nullptr;
+    prometheus::Counter* exact = nullptr;
+    prometheus::Histogram* sqnr_db = nullptr;
+    prometheus::Histogram* mse = nullptr;
+    prometheus::Histogram* max_abs_error = nullptr;
+  };
+
   Metrics(std::shared_ptr<prometheus::Registry> registry, absl::string_view isa);
+  OpSeries& SeriesFor(absl::string_view op, DType dtype, Granularity granularity);
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::string isa_;
+  absl::Mutex series_mu_;
+  std::map<std::tuple<std::string, DType, Granularity>, OpSeries> series_
+      ABSL_GUARDED_BY(series_mu_);
 };
 
 }  // namespace quantd::server

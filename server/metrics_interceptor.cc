@@ -45,48 +45,71 @@ const char* GrpcCodeName(grpc::StatusCode code) {
 
 class MetricsInterceptor : public grpc::experimental::Interceptor {
  public:
-  MetricsInterceptor(Metrics* metrics, ServerRpcInfo* info) : metrics_(metrics) {
-    // "/quantd.v1.Quantizer/Quantize" -> service and method labels.
-    const std::string full = info->method();
-    const size_t slash = full.rfind('/');
-    labels_ = {{"grpc_type", GrpcTypeName(info->type())},
-               {"grpc_service", full.substr(1, slash - 1)},
-               {"grpc_method", full.substr(slash + 1)}};
-  }
+  MetricsInterceptor(MetricsInterceptorFactory* factory, const MethodSeries* method)
+      : factory_(factory), method_(method) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       start_ = std::chrono::steady_clock::now();
-      metrics_->rpc_started.Add(labels_).Increment();
+      method_->started->Increment();
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE)) {
-      metrics_->rpc_msg_received.Add(labels_).Increment();
+      method_->received->Increment();
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_MESSAGE)) {
-      metrics_->rpc_msg_sent.Add(labels_).Increment();
+      method_->sent->Increment();
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      prometheus::Labels handled = labels_;
-      handled["grpc_code"] = GrpcCodeName(methods->GetSendStatus().error_code());
-      metrics_->rpc_handled.Add(handled).Increment();
+      factory_->Handled(*method_, methods->GetSendStatus().error_code()).Increment();
       const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start_;
-      metrics_->rpc_handling_seconds.Add(labels_, LatencyBuckets()).Observe(elapsed.count());
+      method_->handling_seconds->Observe(elapsed.count());
     }
     methods->Proceed();
   }
 
  private:
-  Metrics* metrics_;
-  prometheus::Labels labels_;
+  MetricsInterceptorFactory* factory_;
+  const MethodSeries* method_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace
 
+const MethodSeries& MetricsInterceptorFactory::SeriesFor(ServerRpcInfo* info) {
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<MethodSeries>& series = methods_[info->method()];
+  if (series == nullptr) {
+    // "/quantd.v1.Quantizer/Quantize" -> service and method labels.
+    const std::string full = info->method();
+    const size_t slash = full.rfind('/');
+    series = std::make_unique<MethodSeries>();
+    series->labels = {{"grpc_type", GrpcTypeName(info->type())},
+                      {"grpc_service", full.substr(1, slash - 1)},
+                      {"grpc_method", full.substr(slash + 1)}};
+    series->started = &metrics_->rpc_started.Add(series->labels);
+    series->received = &metrics_->rpc_msg_received.Add(series->labels);
+    series->sent = &metrics_->rpc_msg_sent.Add(series->labels);
+    series->handling_seconds = &metrics_->rpc_handling_seconds.Add(series->labels, LatencyBuckets());
+  }
+  return *series;
+}
+
+prometheus::Counter& MetricsInterceptorFactory::Handled(const MethodSeries& method,
+                                                        grpc::StatusCode code) {
+  absl::MutexLock lock(&mu_);
+  prometheus::Counter*& counter = handled_[{&method, code}];
+  if (counter == nullptr) {
+    prometheus::Labels labels = method.labels;
+    labels["grpc_code"] = GrpcCodeName(code);
+    counter = &metrics_->rpc_handled.Add(labels);
+  }
+  return *counter;
+}
+
 grpc::experimental::Interceptor* MetricsInterceptorFactory::CreateServerInterceptor(
     ServerRpcInfo* info) {
-  return new MetricsInterceptor(metrics_, info);
+  return new MetricsInterceptor(this, &SeriesFor(info));
 }
 
 }  // namespace quantd::server

@@ -104,13 +104,13 @@ absl::Status QuantizerService::DoQuantize(const v1::QuantizeRequest& request,
 
   const auto start = std::chrono::steady_clock::now();
   QUANTD_ASSIGN_OR_RETURN(QuantizeResult result, RunQuantize(job, out, deq, execution));
-  metrics_->RecordKernelSeconds("quantize", SecondsSince(start));
+  const double kernel_seconds = SecondsSince(start);
 
   ParamsToProto(result.params, response->mutable_params());
   ErrorStatsToProto(result.error, response->mutable_error());
   response->set_budget_met(true);
-  metrics_->RecordQuantize(input.dtype, result.params, static_cast<int64_t>(input.data.size()),
-                           job.output_bytes + job.dequantized_bytes, result.error);
+  metrics_->RecordQuantize(result.params, static_cast<int64_t>(input.data.size()),
+                           job.output_bytes + job.dequantized_bytes, result.error, kernel_seconds);
   return absl::OkStatus();
 }
 
@@ -129,9 +129,8 @@ absl::Status QuantizerService::DoDequantize(const v1::DequantizeRequest& request
 
   const auto start = std::chrono::steady_clock::now();
   QUANTD_RETURN_IF_ERROR(RunDequantize(job, out, execution));
-  metrics_->RecordKernelSeconds("dequantize", SecondsSince(start));
-  metrics_->RecordDequantize(job.params.dtype, job.count,
-                             static_cast<int64_t>(input.data.size()), job.output_bytes);
+  metrics_->RecordDequantize(job.params.dtype, job.count, static_cast<int64_t>(input.data.size()),
+                             job.output_bytes, SecondsSince(start));
   return absl::OkStatus();
 }
 
