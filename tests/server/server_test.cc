@@ -477,6 +477,38 @@ TEST(ServerCancellationTest, CancelledRequestStopsItsKernelWork) {
                                  << " s";
 }
 
+// With the pool's queue full, a request is refused at once with
+// RESOURCE_EXHAUSTED (and counted), and the request being worked on still
+// gets its answer.
+TEST(ServerBackPressureTest, FullQueueAnswersResourceExhaustedAtOnce) {
+  TuneMallocForLargeMessages();
+  ServerOptions options;
+  options.threads = 1;
+  options.max_pending_tasks = 1;
+  options.max_isa = Isa::kScalar;  // The first request keeps the pool busy a while.
+  Connection c = StartServer(options);
+  const v1::QuantizeRequest big =
+      Int8Request({int64_t{1} << 24}, std::vector<float>(int64_t{1} << 24, 0.5f));
+  grpc::Status first_status;
+  v1::QuantizeResponse first;
+  std::thread caller([&] {
+    grpc::ClientContext context;
+    first_status = c.stub->Quantize(&context, big, &first);
+  });
+  while (c.server->metrics().inflight_requests.Value() == 0) std::this_thread::yield();
+  grpc::ClientContext context;
+  v1::QuantizeResponse response;
+  const grpc::Status refused = c.stub->Quantize(&context, Int8Request({1}, {1}), &response);
+  caller.join();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("the kernel pool's queue is full"));
+  ASSERT_TRUE(first_status.ok()) << first_status.error_message();
+  EXPECT_EQ(first.output().data().size(), size_t{1} << 24);
+  const auto page = quantd::testing::HttpGet(c.server->metrics_port(), "/metrics");
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(*page, HasSubstr("quantd_rejected_requests_total{reason=\"pool_queue_full\"} 1"));
+}
+
 TEST(ServerDrainTest, AfterDrainNewCallsAreRefused) {
   Connection c = StartServer();
   v1::QuantizeResponse response;
