@@ -90,28 +90,31 @@ absl::StatusOr<std::string> ParsedArgs::GetRequiredString(absl::string_view name
   return *value;
 }
 
-absl::StatusOr<std::optional<int64_t>> ParsedArgs::GetInt64(absl::string_view name) const {
-  std::optional<std::string> text = GetString(name);
+namespace {
+
+// One parser for every integer width; `want` says what the flag takes.
+template <typename Int>
+absl::StatusOr<std::optional<Int>> GetInteger(const ParsedArgs& args, absl::string_view name,
+                                              absl::string_view want) {
+  std::optional<std::string> text = args.GetString(name);
   if (!text.has_value()) return std::nullopt;
-  int64_t value = 0;
-  if (!absl::SimpleAtoi(*text, &value)) return BadValue(name, *text, "an integer");
+  Int value = 0;
+  if (!absl::SimpleAtoi(*text, &value)) return BadValue(name, *text, want);
   return value;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<int64_t>> ParsedArgs::GetInt64(absl::string_view name) const {
+  return GetInteger<int64_t>(*this, name, "an integer");
 }
 
 absl::StatusOr<std::optional<int32_t>> ParsedArgs::GetInt32(absl::string_view name) const {
-  std::optional<std::string> text = GetString(name);
-  if (!text.has_value()) return std::nullopt;
-  int32_t value = 0;
-  if (!absl::SimpleAtoi(*text, &value)) return BadValue(name, *text, "a 32-bit integer");
-  return value;
+  return GetInteger<int32_t>(*this, name, "a 32-bit integer");
 }
 
 absl::StatusOr<std::optional<uint64_t>> ParsedArgs::GetUInt64(absl::string_view name) const {
-  std::optional<std::string> text = GetString(name);
-  if (!text.has_value()) return std::nullopt;
-  uint64_t value = 0;
-  if (!absl::SimpleAtoi(*text, &value)) return BadValue(name, *text, "a non-negative integer");
-  return value;
+  return GetInteger<uint64_t>(*this, name, "a non-negative integer");
 }
 
 absl::StatusOr<std::optional<double>> ParsedArgs::GetDouble(absl::string_view name) const {
