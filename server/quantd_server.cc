@@ -13,7 +13,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "absl/strings/str_cat.h"
-#include "kernels/int_kernels.h"
+#include "kernels/kernels.h"
 #include "server/log.h"
 #include "server/metrics_interceptor.h"
 
@@ -54,7 +54,7 @@ absl::StatusOr<std::unique_ptr<QuantdServer>> QuantdServer::Start(const ServerOp
       options.max_pending_tasks > 0 ? options.max_pending_tasks : int64_t{64} * threads;
 
   // The kernels are chosen once: built, supported by the CPU, allowed by --isa.
-  const Isa isa = SelectIntKernels(options.max_isa).isa;
+  const Isa isa = SelectKernels(options.max_isa).isa;
   s->metrics_ = std::make_unique<Metrics>(IsaName(isa));
   try {
     s->exposer_ = std::make_unique<prometheus::Exposer>(options.metrics_listen);

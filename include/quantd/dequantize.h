@@ -21,7 +21,7 @@ struct DequantizeJob {
   TensorView input;
   int64_t count = 0;
   QuantParams params;  // Validated, axis normalized.
-  ChannelLayout layout;
+  SlotLayout layout;
   DType output_dtype = DType::kFloat32;
   int64_t output_bytes = 0;
 };

@@ -52,14 +52,18 @@ struct QuantizeOptions {
 struct QuantizeJob {
   TensorView input;
   int64_t count = 0;
-  // dtype, scheme, granularity, normalized axis and full_range resolved;
-  // scales and zero_points filled only when given explicitly.
+  // dtype, scheme, granularity, normalized axis, group_size, full_range and
+  // scale_dtype resolved; scales, zero_points and codebook filled only when
+  // given explicitly.
   QuantParams params;
   bool params_given = false;
-  ChannelLayout layout;
-  int32_t qmin = 0;
+  SlotLayout layout;
+  int32_t qmin = 0;  // Integer targets.
   int32_t qmax = 0;
+  // The resolved range method; UNSPECIFIED only for a FLOAT16 or BFLOAT16
+  // target without range options, which is a plain cast (unit scale).
   RangeMethod range_method = RangeMethod::kUnspecified;
+  double percentile = 99.99;
   std::optional<float> clip_min;
   std::optional<float> clip_max;
   Rounding rounding = Rounding::kHalfToEven;

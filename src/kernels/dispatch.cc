@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "kernels/int_kernels.h"
+#include "kernels/kernels.h"
 
 namespace quantd {
 namespace {
@@ -21,11 +21,11 @@ Isa EnvironmentCap() {
 
 }  // namespace
 
-const IntKernelTable& SelectIntKernels(Isa max_isa) {
+const KernelTable& SelectKernels(Isa max_isa) {
   const Isa level = std::min({max_isa, DetectedIsa(), EnvironmentCap()});
-  if (level >= Isa::kAvx512 && IntKernelsAvx512() != nullptr) return *IntKernelsAvx512();
-  if (level >= Isa::kAvx2 && IntKernelsAvx2() != nullptr) return *IntKernelsAvx2();
-  return IntKernelsReference();
+  if (level >= Isa::kAvx512 && KernelsAvx512() != nullptr) return *KernelsAvx512();
+  if (level >= Isa::kAvx2 && KernelsAvx2() != nullptr) return *KernelsAvx2();
+  return KernelsReference();
 }
 
 }  // namespace quantd

@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/enum_check.h"
-#include "kernels/channel_spans.h"
-#include "kernels/int_kernels.h"
+#include "kernels/slot_spans.h"
+#include "kernels/kernels.h"
 #include "ops/parallel.h"
 #include "ops/target.h"
 #include "quantd/status_macros.h"
@@ -26,7 +26,7 @@ absl::StatusOr<DequantizeJob> PrepareDequantize(const TensorView& input,
         "input.dtype ", DTypeName(input.dtype), " differs from params.dtype ",
         DTypeName(target.params.dtype)));
   }
-  QUANTD_RETURN_IF_ERROR(CheckScalesAndZeroPoints(params, target, "params."));
+  QUANTD_RETURN_IF_ERROR(CheckExplicitParams(params, target, "params."));
   QUANTD_RETURN_IF_ERROR(CheckEnumNumber(static_cast<int32_t>(output_dtype), kMaxDTypeNumber,
                                          "output_dtype", "DType"));
   switch (output_dtype) {
@@ -45,6 +45,7 @@ absl::StatusOr<DequantizeJob> PrepareDequantize(const TensorView& input,
   job.params = std::move(target.params);
   job.params.scales = params.scales;
   job.params.zero_points = params.zero_points;
+  job.params.codebook = params.codebook;
   job.layout = target.layout;
   job.output_dtype = output_dtype;
   job.output_bytes = PackedByteSize(output_dtype, job.count);
@@ -57,19 +58,25 @@ absl::Status RunDequantize(const DequantizeJob& job, std::span<std::byte> output
     return absl::InternalError(absl::StrCat("RunDequantize: output buffer of ", output.size(),
                                             " bytes, expected ", job.output_bytes));
   }
-  const IntKernelTable& kernels = SelectIntKernels(context.max_isa);
+  const KernelTable& kernels = SelectKernels(context.max_isa);
+  const ElementFormat& format = *FindElementFormat(job.params.dtype);
   const std::vector<float> zero_points(job.params.zero_points.begin(),
                                        job.params.zero_points.end());
-  IntDequantizeArgs args;
-  args.src_dtype = job.params.dtype;
+  // Codebook levels: NF4's fixed table for every slot, or one per slot.
+  const bool nf4 = format.dtype == DType::kNF4;
+  DequantizeArgs args;
+  args.format = &format;
   args.src = job.input.data.data();
   args.dst_dtype = job.output_dtype;
   args.dst = output.data();
   args.params.scales = job.params.scales.data();
   args.params.zero_points = zero_points.empty() ? nullptr : zero_points.data();
+  args.params.levels = nf4 ? kNF4Levels
+                           : job.params.codebook.empty() ? nullptr : job.params.codebook.data();
+  args.params.levels_stride = nf4 ? 0 : format.codebook_size;
   return RunBlocks(context, BlockCount(job.count), [&](int64_t block, int) {
-    ForEachChannelSpan(job.layout, block * kBlockElements, BlockEnd(job.count, block),
-                       [&](ChannelSpan span) {
+    ForEachSlotSpan(job.layout, block * kBlockElements, BlockEnd(job.count, block),
+                       [&](SlotSpan span) {
       kernels.dequantize(args, span);
       return true;
     });

@@ -3,44 +3,30 @@
 #include "quantd/quantize.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <limits>
 
 #include "absl/strings/str_cat.h"
-#include "formats/element_io.h"
 #include "core/enum_check.h"
-#include "kernels/channel_spans.h"
-#include "kernels/int_kernels.h"
+#include "formats/element_format.h"
+#include "formats/scalar_quantizer.h"
+#include "kernels/kernels.h"
+#include "kernels/slot_spans.h"
 #include "ops/parallel.h"
+#include "ops/range_selection.h"
 #include "ops/scale_selection.h"
+#include "ops/slot_statistics.h"
 #include "ops/target.h"
 #include "quantd/status_macros.h"
 
 namespace quantd {
 namespace {
 
-absl::Status CheckRangeOptions(const QuantizeOptions& options) {
-  QUANTD_RETURN_IF_ERROR(CheckEnumNumber(static_cast<int32_t>(options.range_method),
-                                         kMaxRangeMethodNumber, "options.range_method",
-                                         "RangeMethod"));
-  switch (options.range_method) {
-    case RangeMethod::kUnspecified:
-    case RangeMethod::kMinMax:
-    case RangeMethod::kAbsMax:
-      break;
-    case RangeMethod::kMovingAverageMinMax:
-      return absl::InvalidArgumentError(
-          "options.range_method MOVING_AVERAGE_MINMAX needs a stream of batches: use Calibrate");
-    default:
-      return absl::UnimplementedError(absl::StrCat(
-          "options.range_method ", RangeMethodName(options.range_method),
-          " is not implemented yet (MINMAX and ABSMAX are)"));
-  }
-  if (!(options.percentile >= 0 && options.percentile <= 100)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "options.percentile = ", options.percentile, " is outside [0, 100]"));
-  }
+constexpr double kDefaultPercentile = 99.99;
+
+bool IsLut(DType dtype) { return dtype == DType::kLut4 || dtype == DType::kLut8; }
+bool IsCast(DType dtype) { return dtype == DType::kFloat16 || dtype == DType::kBFloat16; }
+
+absl::Status CheckClipOptions(const QuantizeOptions& options) {
   for (const auto& [bound, name] : {std::pair{options.clip_min, "clip_min"},
                                     std::pair{options.clip_max, "clip_max"}}) {
     if (bound && !std::isfinite(*bound)) {
@@ -56,15 +42,57 @@ absl::Status CheckRangeOptions(const QuantizeOptions& options) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Rounding> ResolveRounding(Rounding rounding) {
+// The range method with its default applied, checked against the target.
+absl::StatusOr<RangeMethod> ResolveRangeMethod(const QuantizeOptions& options,
+                                               const ResolvedTarget& target) {
+  QUANTD_RETURN_IF_ERROR(CheckEnumNumber(static_cast<int32_t>(options.range_method),
+                                         kMaxRangeMethodNumber, "options.range_method",
+                                         "RangeMethod"));
+  const DType dtype = target.params.dtype;
+  const bool clipped = options.clip_min || options.clip_max;
+  RangeMethod method = options.range_method;
+  if (method == RangeMethod::kMovingAverageMinMax) {
+    return absl::InvalidArgumentError(
+        "options.range_method MOVING_AVERAGE_MINMAX needs a stream of batches: use Calibrate");
+  }
+  if (IsLut(dtype)) {
+    if (clipped) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "options.clip_min and clip_max do not apply to ", DTypeName(dtype),
+          ", whose codebook spans the data"));
+    }
+    if (method == RangeMethod::kUnspecified) return RangeMethod::kKMeans;
+    if (method != RangeMethod::kKMeans && method != RangeMethod::kLog2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "options.range_method ", RangeMethodName(method), " cannot build a codebook for ",
+          DTypeName(dtype), "; use KMEANS or LOG2"));
+    }
+    return method;
+  }
+  if (method == RangeMethod::kKMeans || method == RangeMethod::kLog2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.range_method ", RangeMethodName(method), " builds codebooks: it applies to ",
+        "LUT4 and LUT8, not ", DTypeName(dtype)));
+  }
+  if (method != RangeMethod::kUnspecified) return method;
+  if (dtype == DType::kTernary || dtype == DType::kBinary) return RangeMethod::kAbsMean;
+  if (IsCast(dtype) && !clipped) return RangeMethod::kUnspecified;  // A plain cast.
+  return target.params.scheme == Scheme::kSymmetric ? RangeMethod::kAbsMax : RangeMethod::kMinMax;
+}
+
+// Rounding with its default, checked against the target's kind.
+absl::StatusOr<Rounding> ResolveRounding(Rounding rounding, const ElementFormat& format) {
   QUANTD_RETURN_IF_ERROR(CheckEnumNumber(static_cast<int32_t>(rounding), kMaxRoundingNumber,
                                          "options.rounding", "Rounding"));
-  if (rounding == Rounding::kStochastic) {
-    return absl::UnimplementedError(
-        "options.rounding STOCHASTIC is not implemented yet (HALF_TO_EVEN, "
-        "HALF_AWAY_FROM_ZERO and FLOOR are)");
+  if (rounding == Rounding::kUnspecified) return Rounding::kHalfToEven;
+  const bool nearest_only =
+      format.kind == ElementKind::kCodebook || format.kind == ElementKind::kBinary;
+  if (nearest_only && rounding != Rounding::kHalfToEven) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.rounding ", RoundingName(rounding), " does not apply to ",
+        DTypeName(format.dtype), ", which maps each value to its nearest level; use HALF_TO_EVEN"));
   }
-  return rounding == Rounding::kUnspecified ? Rounding::kHalfToEven : rounding;
+  return rounding;
 }
 
 // The options' target fields as a parameter spec for ResolveTarget.
@@ -80,88 +108,58 @@ QuantParams TargetSpec(const QuantizeOptions& options) {
   return spec;
 }
 
-// The clipping range of one channel from its observed min and max.
-std::pair<float, float> ClipRange(const QuantizeJob& job, float min, float max) {
-  float lo = min, hi = max;
-  if (job.range_method == RangeMethod::kAbsMax) {
-    const float amax = std::max(std::fabs(min), std::fabs(max));
-    lo = -amax;
-    hi = amax;
-  }
-  if (job.clip_min) lo = *job.clip_min;
-  if (job.clip_max) hi = *job.clip_max;
-  return {lo, hi};
-}
-
-// The lowest flat index at which any block met a NaN or Inf.
-class FirstNonFinite {
- public:
-  explicit FirstNonFinite(int64_t none) : none_(none), index_(none) {}
-
-  void Note(int64_t index) {
-    for (int64_t seen = index_.load(); index < seen && !index_.compare_exchange_weak(seen, index);) {
-    }
-  }
-  bool found() const { return index_.load() < none_; }
-  absl::Status Error(FloatSource src) const {
-    const int64_t i = index_.load();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "input.data[", i, "] = ", LoadFloatElement(src.dtype, src.data, i),
-        " is not a finite float32; Quantize takes finite values only"));
-  }
-
- private:
-  const int64_t none_;
-  std::atomic<int64_t> index_;
-};
-
-// Pass 1: the minimum and maximum of every channel, which also finds NaN
-// and Inf. Each worker folds into its own minima and maxima; min and max do
-// not depend on order.
-absl::Status ObserveRanges(const QuantizeJob& job, const IntKernelTable& kernels,
-                           const ExecutionContext& context, FirstNonFinite* bad,
-                           std::vector<float>* mins, std::vector<float>* maxs) {
-  const FloatSource src{job.input.dtype, job.input.data.data()};
-  const int64_t channels = job.layout.channels;
-  const int workers = WorkerCount(context);
-  mins->assign(workers * channels, std::numeric_limits<float>::infinity());
-  maxs->assign(workers * channels, -std::numeric_limits<float>::infinity());
-  QUANTD_RETURN_IF_ERROR(RunBlocks(context, BlockCount(job.count), [&](int64_t block, int worker) {
-    float* worker_mins = mins->data() + worker * channels;
-    float* worker_maxs = maxs->data() + worker * channels;
-    ForEachChannelSpan(job.layout, block * kBlockElements, BlockEnd(job.count, block), [&](ChannelSpan span) {
-      const int64_t index = kernels.min_max(src, span, worker_mins, worker_maxs);
-      if (index >= 0) bad->Note(index);
-      return index < 0;
-    });
-  }));
-  for (int w = 1; w < workers; ++w) {
-    for (int64_t c = 0; c < channels; ++c) {
-      (*mins)[c] = std::min((*mins)[c], (*mins)[w * channels + c]);
-      (*maxs)[c] = std::max((*maxs)[c], (*maxs)[w * channels + c]);
-    }
-  }
-  mins->resize(channels);
-  maxs->resize(channels);
-  return absl::OkStatus();
-}
-
-// Scales and zero points of every channel from its observed range.
-void ChooseParams(const QuantizeJob& job, const std::vector<float>& mins,
-                  const std::vector<float>& maxs, QuantParams* params) {
-  const int64_t channels = job.layout.channels;
+// Scales, zero points and codebooks of every slot from its range.
+void ChooseParams(const QuantizeJob& job, const ElementFormat& format, const SlotRanges& ranges,
+                  QuantParams* params) {
+  const int64_t slots = job.layout.slots();
   const bool asymmetric = job.params.scheme == Scheme::kAsymmetric;
-  params->scales.resize(channels);
-  params->zero_points.resize(asymmetric ? channels : 0);
-  for (int64_t c = 0; c < channels; ++c) {
-    // An empty channel has no range: it gets the zero range's parameters.
-    const auto [lo, hi] = mins[c] <= maxs[c] ? ClipRange(job, mins[c], maxs[c]) : ClipRange(job, 0, 0);
-    const ScaleZeroPoint sz = ChooseScaleZeroPoint(lo, hi, job.params.scheme,
-                                                   /*is_unsigned=*/job.qmin == 0,
-                                                   job.params.full_range, job.qmin, job.qmax);
+  const ScaleRule rule = ScaleRuleOf(job, format);
+  params->scales.resize(slots);
+  params->zero_points.resize(asymmetric ? slots : 0);
+  for (int64_t c = 0; c < slots; ++c) {
+    const ScaleZeroPoint sz = ChooseScaleZeroPoint(ranges.lo[c], ranges.hi[c], rule);
     params->scales[c] = sz.scale;
     if (asymmetric) params->zero_points[c] = sz.zero_point;
   }
+  if (!IsLut(format.dtype)) return;
+  const int k = format.codebook_size;
+  if (job.range_method == RangeMethod::kLog2) {
+    const std::vector<float> levels = Log2Levels(k);
+    params->codebook.clear();
+    for (int64_t c = 0; c < slots; ++c) params->codebook.insert(params->codebook.end(), levels.begin(), levels.end());
+    return;
+  }
+  // KMEANS: centroids in units of the slot's scale.
+  params->codebook.resize(slots * k);
+  for (int64_t c = 0; c < slots; ++c) {
+    for (int j = 0; j < k; ++j) {
+      params->codebook[c * k + j] = ranges.centroids[c * k + j] / params->scales[c];
+    }
+  }
+}
+
+// The per-slot tables of codebook formats: levels and decision boundaries.
+struct CodebookTables {
+  std::vector<float> levels;
+  std::vector<float> boundaries;
+  int64_t stride = 0;
+};
+
+CodebookTables BuildCodebookTables(const ElementFormat& format, const QuantParams& params) {
+  CodebookTables t;
+  if (format.kind != ElementKind::kCodebook) return t;
+  const int k = format.codebook_size;
+  if (format.dtype == DType::kNF4) {
+    t.levels.assign(kNF4Levels, kNF4Levels + 16);
+  } else {
+    t.levels = params.codebook;
+    t.stride = k;
+  }
+  t.boundaries.resize(t.levels.size());
+  for (size_t start = 0; start < t.levels.size(); start += k) {
+    CodebookBoundaries(t.levels.data() + start, k, t.boundaries.data() + start);
+  }
+  return t;
 }
 
 }  // namespace
@@ -176,7 +174,6 @@ absl::StatusOr<QuantizeJob> PrepareQuantize(const TensorView& input,
         "input.dtype ", DTypeName(input.dtype),
         " cannot be quantized; Quantize takes FLOAT32, FLOAT16, BFLOAT16 or FLOAT64"));
   }
-  QUANTD_ASSIGN_OR_RETURN(job.rounding, ResolveRounding(options.rounding));
   job.seed = options.seed;
   job.return_dequantized = options.return_dequantized;
 
@@ -184,23 +181,25 @@ absl::StatusOr<QuantizeJob> PrepareQuantize(const TensorView& input,
   if (options.params) {
     QUANTD_ASSIGN_OR_RETURN(target, ResolveTarget(*options.params, input.shape, job.count,
                                                   "options.params."));
-    QUANTD_RETURN_IF_ERROR(
-        CheckScalesAndZeroPoints(*options.params, target, "options.params."));
+    QUANTD_RETURN_IF_ERROR(CheckExplicitParams(*options.params, target, "options.params."));
     target.params.scales = options.params->scales;
     target.params.zero_points = options.params->zero_points;
+    target.params.codebook = options.params->codebook;
     job.params_given = true;
   } else {
     QUANTD_ASSIGN_OR_RETURN(target, ResolveTarget(TargetSpec(options), input.shape,
                                                   job.count, "options."));
-    QUANTD_RETURN_IF_ERROR(CheckRangeOptions(options));
-    job.range_method = options.range_method;
-    if (job.range_method == RangeMethod::kUnspecified) {
-      job.range_method = target.params.scheme == Scheme::kSymmetric ? RangeMethod::kAbsMax
-                                                                     : RangeMethod::kMinMax;
+    QUANTD_RETURN_IF_ERROR(CheckClipOptions(options));
+    QUANTD_ASSIGN_OR_RETURN(job.range_method, ResolveRangeMethod(options, target));
+    if (!(options.percentile >= 0 && options.percentile <= 100)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "options.percentile = ", options.percentile, " is outside [0, 100]"));
     }
+    job.percentile = options.percentile == 0 ? kDefaultPercentile : options.percentile;
     job.clip_min = options.clip_min;
     job.clip_max = options.clip_max;
   }
+  QUANTD_ASSIGN_OR_RETURN(job.rounding, ResolveRounding(options.rounding, *target.format));
   job.params = std::move(target.params);
   job.layout = target.layout;
   job.qmin = target.qmin;
@@ -221,48 +220,62 @@ absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
         "RunQuantize: output buffers of ", output.size(), " and ", dequantized.size(),
         " bytes, expected ", job.output_bytes, " and ", job.dequantized_bytes));
   }
-  const IntKernelTable& kernels = SelectIntKernels(context.max_isa);
-  const FloatSource src{job.input.dtype, job.input.data.data()};
-  const int64_t channels = job.layout.channels;
+  const ElementFormat& format = *FindElementFormat(job.params.dtype);
+  const KernelTable& kernels = SelectKernels(context.max_isa);
+  const SlotTensor tensor{FloatSource{job.input.dtype, job.input.data.data()}, job.count,
+                          job.layout};
+  const int64_t slots = job.layout.slots();
   FirstNonFinite bad(job.count);
 
   QuantizeResult result;
   result.params = job.params;
-  if (!job.params_given) {
+  if (!job.params_given && job.range_method == RangeMethod::kUnspecified) {
+    result.params.scales.assign(slots, 1.0f);  // A plain cast.
+  } else if (!job.params_given) {
     std::vector<float> mins, maxs;
-    QUANTD_RETURN_IF_ERROR(ObserveRanges(job, kernels, context, &bad, &mins, &maxs));
-    if (bad.found()) return bad.Error(src);
-    ChooseParams(job, mins, maxs, &result.params);
+    QUANTD_RETURN_IF_ERROR(ObserveMinMax(tensor, kernels, context, &bad, &mins, &maxs));
+    if (bad.found()) return bad.Error(tensor.src);
+    QUANTD_ASSIGN_OR_RETURN(SlotRanges ranges,
+                            SelectRanges(job, format, tensor, mins, maxs, context));
+    ChooseParams(job, format, ranges, &result.params);
   }
 
-  // Pass 2: quantize, with the error sums and (for given parameters) the
+  // The quantizing pass, with the error sums and (without a range pass) the
   // finiteness check fused in. Sums are kept per block and added in block
   // order, so they do not depend on the pool's size.
-  std::vector<float> inv_scales(channels);
-  for (int64_t c = 0; c < channels; ++c) inv_scales[c] = 1.0f / result.params.scales[c];
+  std::vector<float> inv_scales(slots);
+  for (int64_t c = 0; c < slots; ++c) inv_scales[c] = 1.0f / result.params.scales[c];
   const std::vector<float> zero_points(result.params.zero_points.begin(),
                                        result.params.zero_points.end());
-  IntQuantizeArgs args;
-  args.src = src;
-  args.dst_dtype = job.params.dtype;
+  const CodebookTables tables = BuildCodebookTables(format, result.params);
+  QuantizeArgs args;
+  args.src = tensor.src;
+  args.format = &format;
   args.dst = output.data();
   args.deq_dtype = job.input.dtype;
   args.deq = job.return_dequantized ? dequantized.data() : nullptr;
   args.params.scales = result.params.scales.data();
   args.params.inv_scales = inv_scales.data();
   args.params.zero_points = zero_points.empty() ? nullptr : zero_points.data();
+  args.params.levels = tables.levels.empty() ? nullptr : tables.levels.data();
+  args.params.boundaries = tables.boundaries.empty() ? nullptr : tables.boundaries.data();
+  args.params.levels_stride = tables.stride;
   args.qmin = static_cast<float>(job.qmin);
   args.qmax = static_cast<float>(job.qmax);
   args.rounding = job.rounding;
+  args.seed = job.seed;
+  // Sub-byte codes are merged into their bytes: the padding of the last
+  // byte starts at zero.
+  if (!output.empty()) output.back() = std::byte{0};
   std::vector<ErrorSums> block_sums(BlockCount(job.count));
   QUANTD_RETURN_IF_ERROR(RunBlocks(context, BlockCount(job.count), [&](int64_t block, int) {
-    ForEachChannelSpan(job.layout, block * kBlockElements, BlockEnd(job.count, block), [&](ChannelSpan span) {
+    ForEachSlotSpan(job.layout, block * kBlockElements, BlockEnd(job.count, block), [&](SlotSpan span) {
       const int64_t index = kernels.quantize(args, span, &block_sums[block]);
       if (index >= 0) bad.Note(index);
       return index < 0;
     });
   }));
-  if (bad.found()) return bad.Error(src);
+  if (bad.found()) return bad.Error(tensor.src);
   ErrorSums sums;
   for (const ErrorSums& b : block_sums) sums.Merge(b);
   result.error = FinishErrorStats(sums);

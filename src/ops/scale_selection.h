@@ -5,9 +5,19 @@
 
 #include <cstdint>
 
+#include "quantd/dtype.h"
 #include "quantd/quant_params.h"
 
 namespace quantd {
+
+// What a target needs of a range.
+struct ScaleRule {
+  Scheme scheme = Scheme::kSymmetric;
+  float limit = 127;  // SymmetricLimit of the format: what amax maps onto.
+  int32_t qmin = -127;  // Integer formats, for ASYMMETRIC.
+  int32_t qmax = 127;
+  DType scale_dtype = DType::kFloat32;
+};
 
 struct ScaleZeroPoint {
   float scale = 1;
@@ -15,10 +25,10 @@ struct ScaleZeroPoint {
 };
 
 // The range is widened to include 0 so that 0 is exact. A zero range gives
-// scale 1; any other scale is at least FLT_MIN and always finite.
-ScaleZeroPoint ChooseScaleZeroPoint(float lo, float hi, Scheme scheme,
-                                    bool is_unsigned, bool full_range,
-                                    int32_t qmin, int32_t qmax);
+// scale 1; any other scale is at least FLT_MIN and always finite, and is
+// rounded to the scale dtype (E8M0: the OCP MX block scale) before the zero
+// point is derived from it.
+ScaleZeroPoint ChooseScaleZeroPoint(float lo, float hi, const ScaleRule& rule);
 
 }  // namespace quantd
 

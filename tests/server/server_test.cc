@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "http_get.h"
-#include "kernels/int_kernels.h"
+#include "kernels/kernels.h"
 #include "quantd/malloc_tuning.h"
 #include "quantd/v1/quantd.grpc.pb.h"
 #include "server/quantd_server.h"
@@ -291,8 +291,12 @@ TEST_F(ServerTest, BadQuantizeRequestsAreRejectedAndTheServerKeepsServing) {
        StatusCode::INVALID_ARGUMENT, "input.data[5] = -inf"},
       {"quantized input", [](auto* r) { r->mutable_input()->set_dtype(v1::DTYPE_INT32); },
        StatusCode::INVALID_ARGUMENT, "input.dtype INT32 cannot be quantized"},
-      {"type not built yet", [](auto* r) { r->mutable_options()->set_dtype(v1::DTYPE_NF4); },
-       StatusCode::UNIMPLEMENTED, "NF4 is not implemented yet"},
+      {"asymmetric float target",
+       [](auto* r) {
+         r->mutable_options()->set_dtype(v1::DTYPE_FLOAT8_E5M2);
+         r->mutable_options()->set_scheme(v1::SCHEME_ASYMMETRIC);
+       },
+       StatusCode::INVALID_ARGUMENT, "FLOAT8_E5M2, which is symmetric only"},
   };
   for (const BadQuantize& c : cases) {
     SCOPED_TRACE(c.name);
@@ -393,7 +397,7 @@ TEST_F(ServerTest, MetricsReportRpcsAndQuantization) {
 
   const auto page = quantd::testing::HttpGet(connection_->server->metrics_port(), "/metrics");
   ASSERT_TRUE(page.ok()) << page.status();
-  const std::string isa(IsaName(SelectIntKernels(Isa::kAvx512Vnni).isa));
+  const std::string isa(IsaName(SelectKernels(Isa::kAvx512Vnni).isa));
   for (const std::string& expected : std::vector<std::string>{
            "# HELP grpc_server_started_total",
            "grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Quantize\",grpc_service=\"quantd.v1.Quantizer\",grpc_type=\"unary\"}",

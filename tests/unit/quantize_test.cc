@@ -325,7 +325,8 @@ TEST(QuantizeErrorsTest, TargetAndOptionRejections) {
        absl::StatusCode::kInvalidArgument, "options.dtype = 99"},
       {with([](auto& o) { o.dtype = DType::kFloat32; }), absl::StatusCode::kInvalidArgument,
        "not a quantized type"},
-      {with([](auto& o) { o.dtype = DType::kInt4; }), absl::StatusCode::kUnimplemented, "INT4"},
+      {with([](auto& o) { o.dtype = DType::kE8M0; }), absl::StatusCode::kInvalidArgument,
+       "dtype E8M0 is not a quantized type"},
       {with([](auto& o) { o.scheme = static_cast<Scheme>(7); }),
        absl::StatusCode::kInvalidArgument, "options.scheme = 7"},
       {with([](auto& o) { o.granularity = static_cast<Granularity>(-1); }),
@@ -355,18 +356,36 @@ TEST(QuantizeErrorsTest, TargetAndOptionRejections) {
        }),
        absl::StatusCode::kInvalidArgument, "group_size = -4"},
       {with([](auto& o) {
-         o.granularity = Granularity::kPerGroup;
-         o.group_size = 32;
+         o.dtype = DType::kFloat8E4M3FN;
+         o.scheme = Scheme::kAsymmetric;
        }),
-       absl::StatusCode::kUnimplemented, "PER_GROUP"},
-      {with([](auto& o) { o.rounding = Rounding::kStochastic; }),
-       absl::StatusCode::kUnimplemented, "STOCHASTIC"},
-      {with([](auto& o) { o.range_method = RangeMethod::kEntropy; }),
-       absl::StatusCode::kUnimplemented, "ENTROPY"},
+       absl::StatusCode::kInvalidArgument, "FLOAT8_E4M3FN, which is symmetric only"},
+      {with([](auto& o) {
+         o.scheme = Scheme::kAsymmetric;
+         o.scale_dtype = DType::kE8M0;
+       }),
+       absl::StatusCode::kInvalidArgument, "scheme ASYMMETRIC cannot use it"},
+      {with([](auto& o) { o.dtype = DType::kAuto; }), absl::StatusCode::kInvalidArgument,
+       "dtype AUTO chooses a format"},
+      {with([](auto& o) { o.range_method = RangeMethod::kKMeans; }),
+       absl::StatusCode::kInvalidArgument, "KMEANS builds codebooks"},
+      {with([](auto& o) {
+         o.dtype = DType::kLut4;
+         o.range_method = RangeMethod::kAbsMax;
+       }),
+       absl::StatusCode::kInvalidArgument, "cannot build a codebook for LUT4"},
+      {with([](auto& o) {
+         o.dtype = DType::kLut8;
+         o.clip_max = 1;
+       }),
+       absl::StatusCode::kInvalidArgument, "do not apply to LUT8"},
+      {with([](auto& o) {
+         o.dtype = DType::kNF4;
+         o.rounding = Rounding::kStochastic;
+       }),
+       absl::StatusCode::kInvalidArgument, "rounding STOCHASTIC does not apply to NF4"},
       {with([](auto& o) { o.range_method = RangeMethod::kMovingAverageMinMax; }),
        absl::StatusCode::kInvalidArgument, "Calibrate"},
-      {with([](auto& o) { o.scale_dtype = DType::kE8M0; }), absl::StatusCode::kUnimplemented,
-       "scale_dtype E8M0"},
       {with([](auto& o) { o.scale_dtype = DType::kInt8; }), absl::StatusCode::kInvalidArgument,
        "scale_dtype INT8"},
       {with([](auto& o) { o.clip_min = std::numeric_limits<float>::infinity(); }),

@@ -1,11 +1,11 @@
 // AVX-512 (F/BW/VL/DQ) integer quantization kernels: 16 floats a step, the
 // tail and FLOAT64 inputs by the reference. Compiled with AVX-512 flags; only
-// IntKernelsAvx512() is visible outside, and dispatch calls it only when the
+// KernelsAvx512() is visible outside, and dispatch calls it only when the
 // CPU and OS support AVX-512. Everything else here has internal linkage, so
 // no AVX-512 code can leak into shared inline functions.
 #include <immintrin.h>
 
-#include "kernels/int_kernels.h"
+#include "kernels/kernels.h"
 
 namespace quantd {
 namespace {
@@ -68,14 +68,14 @@ __m512 Round(__m512 v, Rounding rounding) {
 }
 
 // Loads 16 channel parameters: one broadcast (stride 0) or 16 consecutive.
-__m512 ChannelValues(const float* values, ChannelSpan span, int64_t k, float absent) {
+__m512 ChannelValues(const float* values, SlotSpan span, int64_t k, float absent) {
   if (values == nullptr) return _mm512_set1_ps(absent);
-  return span.stride == 0 ? _mm512_set1_ps(values[span.channel])
-                          : _mm512_loadu_ps(values + span.channel + k);
+  return span.stride == 0 ? _mm512_set1_ps(values[span.slot])
+                          : _mm512_loadu_ps(values + span.slot + k);
 }
 
-int64_t MinMax(FloatSource src, ChannelSpan span, float* mins, float* maxs) {
-  if (src.dtype == DType::kFloat64) return IntKernelsReference().min_max(src, span, mins, maxs);
+int64_t MinMax(FloatSource src, SlotSpan span, float* mins, float* maxs) {
+  if (src.dtype == DType::kFloat64) return KernelsReference().min_max(src, span, mins, maxs);
   const int64_t body = span.count / kLanes * kLanes;
   __m512 lo = _mm512_set1_ps(__builtin_inff());
   __m512 hi = _mm512_set1_ps(-__builtin_inff());
@@ -88,24 +88,22 @@ int64_t MinMax(FloatSource src, ChannelSpan span, float* mins, float* maxs) {
       lo = _mm512_min_ps(lo, x);
       hi = _mm512_max_ps(hi, x);
     } else {
-      float* mn = mins + span.channel + k;
-      float* mx = maxs + span.channel + k;
+      float* mn = mins + span.slot + k;
+      float* mx = maxs + span.slot + k;
       _mm512_storeu_ps(mn, _mm512_min_ps(_mm512_loadu_ps(mn), x));
       _mm512_storeu_ps(mx, _mm512_max_ps(_mm512_loadu_ps(mx), x));
     }
   }
   if (span.stride == 0 && body > 0) {
     const float l = _mm512_reduce_min_ps(lo), h = _mm512_reduce_max_ps(hi);
-    if (l < mins[span.channel]) mins[span.channel] = l;
-    if (h > maxs[span.channel]) maxs[span.channel] = h;
+    if (l < mins[span.slot]) mins[span.slot] = l;
+    if (h > maxs[span.slot]) maxs[span.slot] = h;
   }
-  return IntKernelsReference().min_max(src, SpanTail(span, body), mins, maxs);
+  return KernelsReference().min_max(src, SpanTail(span, body), mins, maxs);
 }
 
-int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, ErrorSums* sums) {
-  if (args.src.dtype == DType::kFloat64 || args.deq_dtype == DType::kFloat64) {
-    return IntKernelsReference().quantize(args, span, sums);
-  }
+// INT8 and UINT8 with every rounding but STOCHASTIC.
+int64_t QuantizeInt8(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
   const int64_t body = span.count / kLanes * kLanes;
   const __m512 qmin = _mm512_set1_ps(args.qmin), qmax = _mm512_set1_ps(args.qmax);
   // Two of each accumulator (one per half vector), so that consecutive
@@ -129,7 +127,7 @@ int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, ErrorSums* sums)
     clipped += __builtin_popcount(out);
     q = _mm512_min_ps(_mm512_max_ps(q, qmin), qmax);
     const __m512i qi = _mm512_cvtps_epi32(q);
-    if (args.dst_dtype == DType::kInt8) {
+    if (args.format->dtype == DType::kInt8) {
       _mm_storeu_si128(reinterpret_cast<__m128i*>(args.dst + i), _mm512_cvtsepi32_epi8(qi));
     } else {
       _mm_storeu_si128(reinterpret_cast<__m128i*>(args.dst + i), _mm512_cvtusepi32_epi8(qi));
@@ -160,27 +158,43 @@ int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, ErrorSums* sums)
   if (max_abs > sums->max_abs_error) sums->max_abs_error = max_abs;
   sums->clipped += clipped;
   sums->count += body;
-  return IntKernelsReference().quantize(args, SpanTail(span, body), sums);
+  return KernelsReference().quantize(args, SpanTail(span, body), sums);
 }
 
-void Dequantize(const IntDequantizeArgs& args, ChannelSpan span) {
+void DequantizeInt8(const DequantizeArgs& args, SlotSpan span) {
   const int64_t body = span.count / kLanes * kLanes;
   for (int64_t k = 0; k < body; k += kLanes) {
     const int64_t i = span.start + k;
     const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(args.src + i));
-    const __m512i q = args.src_dtype == DType::kInt8 ? _mm512_cvtepi8_epi32(bytes)
+    const __m512i q = args.format->dtype == DType::kInt8 ? _mm512_cvtepi8_epi32(bytes)
                                                      : _mm512_cvtepu8_epi32(bytes);
     const __m512i zp = _mm512_cvtps_epi32(ChannelValues(args.params.zero_points, span, k, 0.0f));
     const __m512 scale = ChannelValues(args.params.scales, span, k, 1.0f);
     Store(args.dst_dtype, args.dst, i, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q, zp)), scale));
   }
-  IntKernelsReference().dequantize(args, SpanTail(span, body));
+  KernelsReference().dequantize(args, SpanTail(span, body));
+}
+
+int64_t Quantize(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
+  const bool float_io = args.src.dtype != DType::kFloat64 && args.deq_dtype != DType::kFloat64;
+  const DType dtype = args.format->dtype;
+  if (float_io && args.rounding != Rounding::kStochastic &&
+      (dtype == DType::kInt8 || dtype == DType::kUInt8)) {
+    return QuantizeInt8(args, span, sums);
+  }
+  return KernelsReference().quantize(args, span, sums);
+}
+
+void Dequantize(const DequantizeArgs& args, SlotSpan span) {
+  const DType dtype = args.format->dtype;
+  if (dtype == DType::kInt8 || dtype == DType::kUInt8) return DequantizeInt8(args, span);
+  KernelsReference().dequantize(args, span);
 }
 
 }  // namespace
 
-const IntKernelTable* IntKernelsAvx512() {
-  static const IntKernelTable table{Isa::kAvx512, &MinMax, &Quantize, &Dequantize};
+const KernelTable* KernelsAvx512() {
+  static const KernelTable table{Isa::kAvx512, &MinMax, &Quantize, &Dequantize};
   return &table;
 }
 

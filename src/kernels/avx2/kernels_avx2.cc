@@ -1,10 +1,10 @@
 // AVX2 (+FMA, F16C) integer quantization kernels: 8 floats a step, the tail
 // and FLOAT64 inputs by the reference. Compiled with AVX2 flags; only
-// IntKernelsAvx2() is visible outside, and dispatch calls it only when the
+// KernelsAvx2() is visible outside, and dispatch calls it only when the
 // CPU and OS support AVX2. Everything else has internal linkage.
 #include <immintrin.h>
 
-#include "kernels/int_kernels.h"
+#include "kernels/kernels.h"
 
 namespace quantd {
 namespace {
@@ -69,10 +69,10 @@ __m256 Round(__m256 v, Rounding rounding) {
   }
 }
 
-__m256 ChannelValues(const float* values, ChannelSpan span, int64_t k, float absent) {
+__m256 ChannelValues(const float* values, SlotSpan span, int64_t k, float absent) {
   if (values == nullptr) return _mm256_set1_ps(absent);
-  return span.stride == 0 ? _mm256_set1_ps(values[span.channel])
-                          : _mm256_loadu_ps(values + span.channel + k);
+  return span.stride == 0 ? _mm256_set1_ps(values[span.slot])
+                          : _mm256_loadu_ps(values + span.slot + k);
 }
 
 float ReduceMin(__m256 v) {
@@ -99,8 +99,8 @@ double ReduceMaxPd(__m256d v) {
   return _mm_cvtsd_f64(_mm_max_sd(s, _mm_unpackhi_pd(s, s)));
 }
 
-int64_t MinMax(FloatSource src, ChannelSpan span, float* mins, float* maxs) {
-  if (src.dtype == DType::kFloat64) return IntKernelsReference().min_max(src, span, mins, maxs);
+int64_t MinMax(FloatSource src, SlotSpan span, float* mins, float* maxs) {
+  if (src.dtype == DType::kFloat64) return KernelsReference().min_max(src, span, mins, maxs);
   const int64_t body = span.count / kLanes * kLanes;
   __m256 lo = _mm256_set1_ps(__builtin_inff());
   __m256 hi = _mm256_set1_ps(-__builtin_inff());
@@ -114,24 +114,22 @@ int64_t MinMax(FloatSource src, ChannelSpan span, float* mins, float* maxs) {
       lo = _mm256_min_ps(lo, x);
       hi = _mm256_max_ps(hi, x);
     } else {
-      float* mn = mins + span.channel + k;
-      float* mx = maxs + span.channel + k;
+      float* mn = mins + span.slot + k;
+      float* mx = maxs + span.slot + k;
       _mm256_storeu_ps(mn, _mm256_min_ps(_mm256_loadu_ps(mn), x));
       _mm256_storeu_ps(mx, _mm256_max_ps(_mm256_loadu_ps(mx), x));
     }
   }
   if (span.stride == 0 && body > 0) {
     const float l = ReduceMin(lo), h = ReduceMax(hi);
-    if (l < mins[span.channel]) mins[span.channel] = l;
-    if (h > maxs[span.channel]) maxs[span.channel] = h;
+    if (l < mins[span.slot]) mins[span.slot] = l;
+    if (h > maxs[span.slot]) maxs[span.slot] = h;
   }
-  return IntKernelsReference().min_max(src, SpanTail(span, body), mins, maxs);
+  return KernelsReference().min_max(src, SpanTail(span, body), mins, maxs);
 }
 
-int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, ErrorSums* sums) {
-  if (args.src.dtype == DType::kFloat64 || args.deq_dtype == DType::kFloat64) {
-    return IntKernelsReference().quantize(args, span, sums);
-  }
+// INT8 and UINT8 with every rounding but STOCHASTIC.
+int64_t QuantizeInt8(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
   const int64_t body = span.count / kLanes * kLanes;
   const __m256 qmin = _mm256_set1_ps(args.qmin), qmax = _mm256_set1_ps(args.qmax);
   const __m256d abs_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
@@ -141,7 +139,7 @@ int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, ErrorSums* sums)
   __m256d sq_x[2] = {zero, zero}, sq_y[2] = {zero, zero}, xy[2] = {zero, zero},
           sq_e[2] = {zero, zero}, abs_e[2] = {zero, zero}, max_e[2] = {zero, zero};
   int64_t clipped = 0;
-  const bool is_unsigned = args.dst_dtype == DType::kUInt8;
+  const bool is_unsigned = args.format->dtype == DType::kUInt8;
   for (int64_t k = 0; k < body; k += kLanes) {
     const int64_t i = span.start + k;
     const __m256 inv = ChannelValues(args.params.inv_scales, span, k, 1.0f);
@@ -186,28 +184,44 @@ int64_t Quantize(const IntQuantizeArgs& args, ChannelSpan span, ErrorSums* sums)
   if (max_abs > sums->max_abs_error) sums->max_abs_error = max_abs;
   sums->clipped += clipped;
   sums->count += body;
-  return IntKernelsReference().quantize(args, SpanTail(span, body), sums);
+  return KernelsReference().quantize(args, SpanTail(span, body), sums);
 }
 
-void Dequantize(const IntDequantizeArgs& args, ChannelSpan span) {
+void DequantizeInt8(const DequantizeArgs& args, SlotSpan span) {
   const int64_t body = span.count / kLanes * kLanes;
   for (int64_t k = 0; k < body; k += kLanes) {
     const int64_t i = span.start + k;
     const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(args.src + i));
-    const __m256i q = args.src_dtype == DType::kInt8 ? _mm256_cvtepi8_epi32(bytes)
+    const __m256i q = args.format->dtype == DType::kInt8 ? _mm256_cvtepi8_epi32(bytes)
                                                      : _mm256_cvtepu8_epi32(bytes);
     const __m256i zp = _mm256_cvtps_epi32(ChannelValues(args.params.zero_points, span, k, 0.0f));
     const __m256 scale = ChannelValues(args.params.scales, span, k, 1.0f);
     Store(args.dst_dtype, args.dst, i,
           _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q, zp)), scale));
   }
-  IntKernelsReference().dequantize(args, SpanTail(span, body));
+  KernelsReference().dequantize(args, SpanTail(span, body));
+}
+
+int64_t Quantize(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
+  const bool float_io = args.src.dtype != DType::kFloat64 && args.deq_dtype != DType::kFloat64;
+  const DType dtype = args.format->dtype;
+  if (float_io && args.rounding != Rounding::kStochastic &&
+      (dtype == DType::kInt8 || dtype == DType::kUInt8)) {
+    return QuantizeInt8(args, span, sums);
+  }
+  return KernelsReference().quantize(args, span, sums);
+}
+
+void Dequantize(const DequantizeArgs& args, SlotSpan span) {
+  const DType dtype = args.format->dtype;
+  if (dtype == DType::kInt8 || dtype == DType::kUInt8) return DequantizeInt8(args, span);
+  KernelsReference().dequantize(args, span);
 }
 
 }  // namespace
 
-const IntKernelTable* IntKernelsAvx2() {
-  static const IntKernelTable table{Isa::kAvx2, &MinMax, &Quantize, &Dequantize};
+const KernelTable* KernelsAvx2() {
+  static const KernelTable table{Isa::kAvx2, &MinMax, &Quantize, &Dequantize};
   return &table;
 }
 

@@ -14,14 +14,14 @@
 #include <gtest/gtest.h>
 
 #include "formats/element_io.h"
-#include "kernels/int_kernels.h"
+#include "kernels/kernels.h"
 
 namespace quantd {
 namespace {
 
 struct Path {
   std::string name;
-  const IntKernelTable* table;
+  const KernelTable* table;
   Isa needs;
 };
 
@@ -36,7 +36,7 @@ std::vector<int64_t> TailLengths() {
 }
 
 std::vector<Path> SimdPaths() {
-  return {{"avx2", IntKernelsAvx2(), Isa::kAvx2}, {"avx512", IntKernelsAvx512(), Isa::kAvx512}};
+  return {{"avx2", KernelsAvx2(), Isa::kAvx2}, {"avx512", KernelsAvx512(), Isa::kAvx512}};
 }
 
 class IntKernelsTest : public ::testing::TestWithParam<Path> {
@@ -45,8 +45,8 @@ class IntKernelsTest : public ::testing::TestWithParam<Path> {
     if (GetParam().table == nullptr) GTEST_SKIP() << GetParam().name << " is not built";
     if (DetectedIsa() < GetParam().needs) GTEST_SKIP() << "this CPU lacks " << GetParam().name;
   }
-  const IntKernelTable& simd() const { return *GetParam().table; }
-  const IntKernelTable& reference() const { return IntKernelsReference(); }
+  const KernelTable& simd() const { return *GetParam().table; }
+  const KernelTable& reference() const { return KernelsReference(); }
 };
 
 // Float32 values of several kinds; huge ones stay finite in FLOAT16.
@@ -106,15 +106,15 @@ TEST_P(IntKernelsTest, QuantizeMatchesReferenceBitForBit) {
                                                     : static_cast<float>(static_cast<int>(c * 37 % 256) - 128);
               }
               const bool is_unsigned = dst_dtype == DType::kUInt8;
-              IntQuantizeArgs args;
+              QuantizeArgs args;
               args.src = {src_dtype, src.data() + offset};
-              args.dst_dtype = dst_dtype;
+              args.format = FindElementFormat(dst_dtype);
               args.deq_dtype = src_dtype;
               args.params = {scales.data(), inv.data(), stride == 0 && kind % 2 ? nullptr : zps.data()};
               args.qmin = is_unsigned ? 0.0f : (kind == 3 ? -127.0f : -128.0f);
               args.qmax = is_unsigned ? 255.0f : 127.0f;
               args.rounding = rounding;
-              const ChannelSpan span{0, n, 0, stride};
+              const SlotSpan span{0, n, 0, stride};
               std::vector<std::byte> q_ref(n + 1), q_simd(n + 1), d_ref(src.size()), d_simd(src.size());
               ErrorSums s_ref, s_simd;
               args.dst = q_ref.data() + 1;
@@ -147,7 +147,7 @@ TEST_P(IntKernelsTest, MinMaxMatchesReferenceAndFindsTheFirstNonFinite) {
         const size_t channels = stride ? std::max<int64_t>(n, 1) : 1;
         std::vector<float> mins_ref(channels, INFINITY), maxs_ref(channels, -INFINITY);
         std::vector<float> mins_simd = mins_ref, maxs_simd = maxs_ref;
-        const ChannelSpan span{0, n, 0, stride};
+        const SlotSpan span{0, n, 0, stride};
         EXPECT_EQ(reference().min_max({dtype, src.data() + 1}, span, mins_ref.data(), maxs_ref.data()), -1);
         EXPECT_EQ(simd().min_max({dtype, src.data() + 1}, span, mins_simd.data(), maxs_simd.data()), -1);
         ASSERT_EQ(mins_ref, mins_simd) << DTypeName(dtype) << " n " << n;
@@ -185,8 +185,8 @@ TEST_P(IntKernelsTest, DequantizeMatchesReferenceBitForBit) {
           }
           const size_t out_bytes = n * DTypeBits(dst_dtype) / 8 + 3;
           std::vector<std::byte> ref(out_bytes), got(out_bytes);
-          IntDequantizeArgs args;
-          args.src_dtype = src_dtype;
+          DequantizeArgs args;
+          args.format = FindElementFormat(src_dtype);
           args.src = q.data() + 1;
           args.dst_dtype = dst_dtype;
           args.params = {scales.data(), nullptr, n % 2 ? zps.data() : nullptr};
@@ -205,9 +205,9 @@ INSTANTIATE_TEST_SUITE_P(Simd, IntKernelsTest, ::testing::ValuesIn(SimdPaths()),
                          [](const auto& info) { return info.param.name; });
 
 TEST(DispatchTest, SelectionRespectsTheCap) {
-  EXPECT_EQ(SelectIntKernels(Isa::kScalar).isa, Isa::kScalar);
-  EXPECT_LE(SelectIntKernels(Isa::kAvx2).isa, Isa::kAvx2);
-  EXPECT_LE(SelectIntKernels(Isa::kAvx512Vnni).isa, DetectedIsa());
+  EXPECT_EQ(SelectKernels(Isa::kScalar).isa, Isa::kScalar);
+  EXPECT_LE(SelectKernels(Isa::kAvx2).isa, Isa::kAvx2);
+  EXPECT_LE(SelectKernels(Isa::kAvx512Vnni).isa, DetectedIsa());
 }
 
 TEST(DispatchTest, IsaNamesRoundTrip) {

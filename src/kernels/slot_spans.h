@@ -1,0 +1,57 @@
+// Splitting a range of flat indices into spans whose parameter slots are
+// either constant or consecutive, which is what the kernels take. Generic
+// code only: not for files compiled with ISA flags.
+#ifndef QUANTD_KERNELS_SLOT_SPANS_H_
+#define QUANTD_KERNELS_SLOT_SPANS_H_
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/kernels.h"
+#include "quantd/layout.h"
+
+namespace quantd {
+
+// The span starting at flat index i and ending at `end` at the latest.
+inline SlotSpan SlotSpanAt(const SlotLayout& layout, int64_t i, int64_t end) {
+  SlotSpan span;
+  span.start = i;
+  if (layout.slots() == 1) {
+    span.count = end - i;
+  } else if (layout.group_size == 0 && layout.inner == 1) {
+    // A last channel axis: consecutive elements, consecutive channels.
+    span.slot = i % layout.axis_len;
+    span.stride = 1;
+    span.count = std::min(layout.axis_len - span.slot, end - i);
+  } else if (layout.group_size == 0) {
+    span.slot = layout.SlotOf(i);
+    span.count = std::min(layout.inner - i % layout.inner, end - i);
+  } else if (layout.inner == 1) {
+    // Groups along the last axis: a run to the end of the block.
+    const int64_t a = i % layout.axis_len;
+    const int64_t block_end = std::min((a / layout.group_size + 1) * layout.group_size, layout.axis_len);
+    span.slot = layout.SlotOf(i);
+    span.count = std::min(block_end - a, end - i);
+  } else {
+    // Groups along an inner axis: along a row of `inner`, the slots follow.
+    span.slot = layout.SlotOf(i);
+    span.stride = 1;
+    span.count = std::min(layout.inner - i % layout.inner, end - i);
+  }
+  return span;
+}
+
+// Calls fn(SlotSpan) for consecutive spans covering [begin, end); stops
+// early when fn returns false.
+template <typename Fn>
+void ForEachSlotSpan(const SlotLayout& layout, int64_t begin, int64_t end, Fn fn) {
+  for (int64_t i = begin; i < end;) {
+    const SlotSpan span = SlotSpanAt(layout, i, end);
+    if (!fn(span)) return;
+    i += span.count;
+  }
+}
+
+}  // namespace quantd
+
+#endif  // QUANTD_KERNELS_SLOT_SPANS_H_

@@ -1,0 +1,175 @@
+// Range methods applied per slot.
+#include "ops/range_selection.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "formats/scalar_quantizer.h"
+#include "ops/parallel.h"
+#include "ops/range_methods.h"
+#include "quantd/status_macros.h"
+
+namespace quantd {
+namespace {
+
+// Histogram sizes: the slot's element count, within these bounds.
+constexpr int64_t kMinBins = 16;
+constexpr int64_t kMaxRangeBins = 2048;
+constexpr int64_t kMaxKMeansBins = 8192;
+// Slots per unit of parallel work in the per-slot searches.
+constexpr int64_t kSlotsPerTask = 16;
+
+int64_t LargestSlot(const SlotLayout& layout) {
+  if (layout.group_size > 0) return std::min(layout.group_size, layout.axis_len);
+  return layout.outer * layout.inner;
+}
+
+float AbsMax(float min, float max) { return std::max(std::fabs(min), std::fabs(max)); }
+
+// Runs fn(slot) for every slot on the pool.
+absl::Status ForEachSlot(int64_t slots, const ExecutionContext& context,
+                         const std::function<void(int64_t)>& fn) {
+  return RunBlocks(context, (slots + kSlotsPerTask - 1) / kSlotsPerTask, [&](int64_t task, int) {
+    for (int64_t c = task * kSlotsPerTask; c < std::min(slots, (task + 1) * kSlotsPerTask); ++c) fn(c);
+  });
+}
+
+// The squared error of one value's round trip under the range [lo, hi].
+double RoundTripSquaredError(const ElementFormat& format, const ScaleRule& rule,
+                             const float* levels, const float* boundaries, double v,
+                             float lo, float hi) {
+  const ScaleZeroPoint sz = ChooseScaleZeroPoint(lo, hi, rule);
+  SlotQuantizer q;
+  q.format = &format;
+  q.qmin = static_cast<float>(rule.qmin);
+  q.qmax = static_cast<float>(rule.qmax);
+  q.zero_point = static_cast<float>(sz.zero_point);
+  q.levels = levels;
+  q.boundaries = boundaries;
+  const float x = static_cast<float>(v);
+  const QuantizedValue r = QuantizeValue(q, x * (1.0f / sz.scale), 0.0f);
+  const double e = v - static_cast<double>(r.level * sz.scale);
+  return e * e;
+}
+
+}  // namespace
+
+ScaleRule ScaleRuleOf(const QuantizeJob& job, const ElementFormat& format) {
+  ScaleRule rule;
+  rule.scheme = job.params.scheme;
+  rule.limit = SymmetricLimit(format, job.params.full_range);
+  rule.qmin = job.qmin;
+  rule.qmax = job.qmax;
+  rule.scale_dtype = job.params.scale_dtype;
+  return rule;
+}
+
+std::vector<float> Log2Levels(int size) {
+  // size = 1 (zero) + (size/2 - 1) negative + size/2 positive levels.
+  std::vector<float> levels;
+  for (int k = 0; k < size / 2 - 1; ++k) levels.push_back(-std::ldexp(1.0f, -k));
+  levels.push_back(0.0f);
+  for (int k = size / 2 - 1; k >= 0; --k) levels.push_back(std::ldexp(1.0f, -k));
+  return levels;
+}
+
+absl::StatusOr<SlotRanges> SelectRanges(const QuantizeJob& job, const ElementFormat& format,
+                                        const SlotTensor& tensor, const std::vector<float>& mins,
+                                        const std::vector<float>& maxs,
+                                        const ExecutionContext& context) {
+  const int64_t slots = tensor.layout.slots();
+  const bool symmetric = job.params.scheme == Scheme::kSymmetric;
+  SlotRanges r;
+  r.lo.resize(slots);
+  r.hi.resize(slots);
+  std::vector<float> amax(slots), lo(slots), hi(slots);
+  for (int64_t c = 0; c < slots; ++c) {
+    const bool empty = mins[c] > maxs[c];  // A slot without elements has no range.
+    lo[c] = empty ? 0.0f : mins[c];
+    hi[c] = empty ? 0.0f : maxs[c];
+    amax[c] = AbsMax(lo[c], hi[c]);
+  }
+  const int64_t largest = LargestSlot(tensor.layout);
+  switch (job.range_method) {
+    case RangeMethod::kMinMax:
+      r.lo = lo;
+      r.hi = hi;
+      break;
+    case RangeMethod::kAbsMax:
+    case RangeMethod::kLog2:
+      for (int64_t c = 0; c < slots; ++c) r.lo[c] = -(r.hi[c] = amax[c]);
+      break;
+    case RangeMethod::kAbsMean: {
+      std::vector<float> means;
+      QUANTD_RETURN_IF_ERROR(ObserveAbsMeans(tensor, amax, context, &means));
+      for (int64_t c = 0; c < slots; ++c) r.lo[c] = -(r.hi[c] = means[c]);
+      break;
+    }
+    case RangeMethod::kPercentile:
+    case RangeMethod::kEntropy:
+    case RangeMethod::kMse: {
+      // ENTROPY measures |x| in either scheme; the others look at x itself
+      // when the range is asymmetric.
+      const bool magnitudes = symmetric || job.range_method == RangeMethod::kEntropy;
+      const int64_t bins = std::clamp(largest, kMinBins, kMaxRangeBins);
+      std::vector<float> hist_lo(slots, 0.0f);
+      if (!magnitudes) hist_lo = lo;
+      const std::vector<float>& hist_hi = magnitudes ? amax : hi;
+      std::vector<uint64_t> counts;
+      QUANTD_RETURN_IF_ERROR(
+          ObserveHistograms(tensor, magnitudes, hist_lo, hist_hi, bins, context, &counts));
+      const ScaleRule rule = ScaleRuleOf(job, format);
+      float boundaries[15];
+      CodebookBoundaries(kNF4Levels, 16, boundaries);
+      const float* levels = format.dtype == DType::kNF4 ? kNF4Levels : nullptr;
+      const double fraction = job.percentile / 100.0;
+      QUANTD_RETURN_IF_ERROR(ForEachSlot(slots, context, [&](int64_t c) {
+        const HistogramView h{hist_lo[c], hist_hi[c],
+                              std::span<const uint64_t>(counts.data() + c * bins, bins)};
+        float l = -amax[c], u = amax[c];
+        if (job.range_method == RangeMethod::kPercentile) {
+          if (magnitudes) {
+            u = static_cast<float>(HistogramQuantile(h, fraction));
+            l = -u;
+          } else {
+            l = static_cast<float>(HistogramQuantile(h, 1.0 - fraction));
+            u = static_cast<float>(HistogramQuantile(h, fraction));
+          }
+        } else if (job.range_method == RangeMethod::kEntropy) {
+          const float t = static_cast<float>(EntropyThreshold(h, 1 << (format.bits - 1)));
+          l = symmetric ? -t : std::max(lo[c], -t);
+          u = symmetric ? t : std::min(hi[c], t);
+        } else {
+          std::tie(l, u) = MseRange(h, magnitudes, [&](double v, float a, float b) {
+            return RoundTripSquaredError(format, rule, levels, boundaries, v, a, b);
+          });
+        }
+        r.lo[c] = l;
+        r.hi[c] = u;
+      }));
+      break;
+    }
+    case RangeMethod::kKMeans: {
+      const int k = format.codebook_size;
+      const int64_t bins = std::clamp(largest, int64_t{4} * k, kMaxKMeansBins);
+      std::vector<uint64_t> counts;
+      QUANTD_RETURN_IF_ERROR(ObserveHistograms(tensor, /*magnitudes=*/false, lo, hi, bins,
+                                               context, &counts));
+      r.centroids.resize(slots * k);
+      QUANTD_RETURN_IF_ERROR(ForEachSlot(slots, context, [&](int64_t c) {
+        const HistogramView h{lo[c], hi[c], std::span<const uint64_t>(counts.data() + c * bins, bins)};
+        const std::vector<float> centroids = KMeansCentroids(h, k);
+        std::copy(centroids.begin(), centroids.end(), r.centroids.begin() + c * k);
+        r.lo[c] = -(r.hi[c] = amax[c]);
+      }));
+      break;
+    }
+    default:
+      return absl::InternalError("SelectRanges: no range method resolved");
+  }
+  if (job.clip_min) std::fill(r.lo.begin(), r.lo.end(), *job.clip_min);
+  if (job.clip_max) std::fill(r.hi.begin(), r.hi.end(), *job.clip_max);
+  return r;
+}
+
+}  // namespace quantd

@@ -1,0 +1,40 @@
+// The clipping range of every slot of a Quantize without explicit
+// parameters, by its range method, and the codebooks of LUT targets.
+#ifndef QUANTD_OPS_RANGE_SELECTION_H_
+#define QUANTD_OPS_RANGE_SELECTION_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "formats/element_format.h"
+#include "ops/scale_selection.h"
+#include "ops/slot_statistics.h"
+#include "quantd/quantize.h"
+
+namespace quantd {
+
+struct SlotRanges {
+  std::vector<float> lo;
+  std::vector<float> hi;
+  // LUT4/LUT8 with KMEANS: each slot's centroids, in data units.
+  std::vector<float> centroids;
+};
+
+// The rule that turns a range into a scale and zero point for `job`.
+ScaleRule ScaleRuleOf(const QuantizeJob& job, const ElementFormat& format);
+
+// Ranges from the observed minima and maxima plus whatever further pass the
+// method needs (|x| means, histograms). clip_min / clip_max override their
+// side afterwards.
+absl::StatusOr<SlotRanges> SelectRanges(const QuantizeJob& job, const ElementFormat& format,
+                                        const SlotTensor& tensor, const std::vector<float>& mins,
+                                        const std::vector<float>& maxs,
+                                        const ExecutionContext& context);
+
+// LUT4/LUT8 with LOG2: 0 and signed powers of two up to 1 (times the scale),
+// ascending: the negative side one level shorter than the positive.
+std::vector<float> Log2Levels(int size);
+
+}  // namespace quantd
+
+#endif  // QUANTD_OPS_RANGE_SELECTION_H_
