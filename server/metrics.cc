@@ -172,4 +172,12 @@ void Metrics::RecordDequantize(DType dtype, int64_t count, int64_t in_bytes, int
   s.kernel_seconds->Observe(kernel_seconds);
 }
 
+void Metrics::RecordAnalyze(DType input_dtype, int64_t candidate_elements, int64_t in_bytes,
+                            double kernel_seconds) {
+  OpSeries& s = SeriesFor("analyze", input_dtype, Granularity::kUnspecified);
+  s.elements->Increment(candidate_elements);
+  s.bytes_in->Increment(in_bytes);
+  s.kernel_seconds->Observe(kernel_seconds);
+}
+
 }  // namespace quantd::server

@@ -57,6 +57,9 @@ class Metrics {
                       const ErrorStats& error, double kernel_seconds);
   void RecordDequantize(DType dtype, int64_t count, int64_t in_bytes, int64_t out_bytes,
                         double kernel_seconds);
+  // One Analyze: the input's elements once per candidate format.
+  void RecordAnalyze(DType input_dtype, int64_t candidate_elements, int64_t in_bytes,
+                     double kernel_seconds);
 
  private:
   // The series one (op, dtype, granularity) writes, looked up once: a

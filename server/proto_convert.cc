@@ -56,7 +56,32 @@ QuantizeOptions OptionsFromProto(const v1::QuantizeOptions& proto) {
   options.rounding = static_cast<Rounding>(proto.rounding());
   options.seed = proto.seed();
   options.return_dequantized = proto.return_dequantized();
+  const v1::ErrorBudget& budget = proto.max_error();
+  if (budget.has_min_sqnr_db()) options.max_error.min_sqnr_db = budget.min_sqnr_db();
+  if (budget.has_max_mse()) options.max_error.max_mse = budget.max_mse();
+  if (budget.has_max_abs_error()) options.max_error.max_abs_error = budget.max_abs_error();
+  if (budget.has_min_cosine_similarity()) {
+    options.max_error.min_cosine_similarity = budget.min_cosine_similarity();
+  }
   return options;
+}
+
+void OptionsToProto(const QuantizeOptions& options, v1::QuantizeOptions* proto) {
+  proto->set_dtype(static_cast<v1::DType>(options.dtype));
+  proto->set_scheme(static_cast<v1::Scheme>(options.scheme));
+  proto->set_granularity(static_cast<v1::Granularity>(options.granularity));
+  proto->set_axis(options.axis);
+  proto->set_group_size(options.group_size);
+  proto->set_full_range(options.full_range);
+  proto->set_scale_dtype(static_cast<v1::DType>(options.scale_dtype));
+  proto->set_range_method(static_cast<v1::RangeMethod>(options.range_method));
+  proto->set_percentile(options.percentile);
+  if (options.clip_min) proto->set_clip_min(*options.clip_min);
+  if (options.clip_max) proto->set_clip_max(*options.clip_max);
+  if (options.params) ParamsToProto(*options.params, proto->mutable_params());
+  proto->set_rounding(static_cast<v1::Rounding>(options.rounding));
+  proto->set_seed(options.seed);
+  proto->set_return_dequantized(options.return_dequantized);
 }
 
 void ErrorStatsToProto(const ErrorStats& stats, v1::ErrorStats* proto) {

@@ -22,6 +22,7 @@ QuantParams ParamsFromProto(const v1::QuantParams& proto);
 void ParamsToProto(const QuantParams& params, v1::QuantParams* proto);
 
 QuantizeOptions OptionsFromProto(const v1::QuantizeOptions& proto);
+void OptionsToProto(const QuantizeOptions& options, v1::QuantizeOptions* proto);
 
 void ErrorStatsToProto(const ErrorStats& stats, v1::ErrorStats* proto);
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "quantd/analyze.h"
 #include "quantd/dequantize.h"
 #include "quantd/quantize.h"
 #include "quantd/status_macros.h"
@@ -87,8 +88,16 @@ absl::Status QuantizerService::DoQuantize(const v1::QuantizeRequest& request,
                                           const ExecutionContext& execution,
                                           v1::QuantizeResponse* response) {
   const TensorView input = TensorViewOf(request.input());
-  QUANTD_ASSIGN_OR_RETURN(QuantizeJob job,
-                          PrepareQuantize(input, OptionsFromProto(request.options())));
+  QuantizeOptions options = OptionsFromProto(request.options());
+  bool budget_met = true;
+  if (options.dtype == DType::kAuto && !options.params) {
+    // The sweep picks the format; the winner is then quantized like any
+    // request, straight into the response.
+    QUANTD_ASSIGN_OR_RETURN(AutoChoice choice, ChooseAuto(input, options, execution));
+    options = choice.options;
+    budget_met = choice.budget_met;
+  }
+  QUANTD_ASSIGN_OR_RETURN(QuantizeJob job, PrepareQuantize(input, options));
 
   v1::Tensor* output = response->mutable_output();
   output->set_dtype(static_cast<v1::DType>(job.params.dtype));
@@ -108,7 +117,7 @@ absl::Status QuantizerService::DoQuantize(const v1::QuantizeRequest& request,
 
   ParamsToProto(result.params, response->mutable_params());
   ErrorStatsToProto(result.error, response->mutable_error());
-  response->set_budget_met(true);
+  response->set_budget_met(budget_met);
   metrics_->RecordQuantize(result.params, static_cast<int64_t>(input.data.size()),
                            job.output_bytes + job.dequantized_bytes, result.error, kernel_seconds);
   return absl::OkStatus();
@@ -145,13 +154,33 @@ grpc::ServerUnaryReactor* QuantizerService::QuantizedMatMul(grpc::CallbackServer
 }
 
 grpc::ServerUnaryReactor* QuantizerService::Analyze(grpc::CallbackServerContext* context,
-                                                    const v1::AnalyzeRequest*,
-                                                    v1::AnalyzeResponse*) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                               "Analyze is not implemented yet: it needs the sub-byte, FP8 and "
-                               "MX formats of the default sweep"));
-  return reactor;
+                                                    const v1::AnalyzeRequest* request,
+                                                    v1::AnalyzeResponse* response) {
+  return RunOnPool(context, [this, request, response](const ExecutionContext& execution) {
+    return DoAnalyze(*request, execution, response);
+  });
+}
+
+absl::Status QuantizerService::DoAnalyze(const v1::AnalyzeRequest& request,
+                                         const ExecutionContext& execution,
+                                         v1::AnalyzeResponse* response) {
+  const TensorView input = TensorViewOf(request.input());
+  std::vector<QuantizeOptions> candidates;
+  for (const v1::QuantizeOptions& c : request.candidates()) candidates.push_back(OptionsFromProto(c));
+  const auto start = std::chrono::steady_clock::now();
+  QUANTD_ASSIGN_OR_RETURN(std::vector<AnalyzeRow> rows, quantd::Analyze(input, candidates, execution));
+  const double kernel_seconds = SecondsSince(start);
+  for (const AnalyzeRow& row : rows) {
+    v1::AnalyzeRow* out = response->add_rows();
+    OptionsToProto(row.options, out->mutable_options());
+    out->set_bits_per_element(row.bits_per_element);
+    ErrorStatsToProto(row.error, out->mutable_error());
+    out->set_pareto(row.pareto);
+  }
+  const int64_t count = ElementCount(input.shape, "input.shape").value_or(0);  // Checked above.
+  metrics_->RecordAnalyze(input.dtype, count * static_cast<int64_t>(rows.size()),
+                          static_cast<int64_t>(input.data.size()), kernel_seconds);
+  return absl::OkStatus();
 }
 
 grpc::ServerReadReactor<v1::CalibrateRequest>* QuantizerService::Calibrate(
@@ -159,7 +188,8 @@ grpc::ServerReadReactor<v1::CalibrateRequest>* QuantizerService::Calibrate(
   return new UnimplementedReactor<grpc::ServerReadReactor<v1::CalibrateRequest>>(
       "Calibrate is not implemented yet: the streaming observers (min/max, moving average, "
       "histogram percentile, entropy, MSE) and mergeable state are still to come; use "
-      "Quantize with range_method MINMAX or ABSMAX on one tensor meanwhile");
+      "Quantize with a range_method (MINMAX, PERCENTILE, ENTROPY, MSE, ...) on one tensor "
+      "meanwhile");
 }
 
 grpc::ServerBidiReactor<v1::QuantizeStreamRequest, v1::QuantizeStreamResponse>*

@@ -23,6 +23,18 @@
 
 namespace quantd {
 
+// Bounds on the error of a result; every bound given must hold.
+struct ErrorBudget {
+  std::optional<double> min_sqnr_db;
+  std::optional<double> max_mse;
+  std::optional<double> max_abs_error;
+  std::optional<double> min_cosine_similarity;
+
+  bool empty() const {
+    return !min_sqnr_db && !max_mse && !max_abs_error && !min_cosine_similarity;
+  }
+};
+
 struct QuantizeOptions {
   // The target. Unspecified enums mean their documented defaults.
   DType dtype = DType::kUnspecified;
@@ -45,6 +57,7 @@ struct QuantizeOptions {
   Rounding rounding = Rounding::kUnspecified;
   uint64_t seed = 0;
   bool return_dequantized = false;
+  ErrorBudget max_error;  // dtype AUTO only (see quantd/analyze.h).
 };
 
 // A checked Quantize with every default resolved. Built by PrepareQuantize;

@@ -341,6 +341,47 @@ TEST_F(ServerTest, BadDequantizeRequests) {
   }
 }
 
+TEST_F(ServerTest, AnalyzeSweepsTheDefaultFormatsAndMarksTheFront) {
+  std::vector<float> values(8 * 128);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = std::sin(0.1f * i) * (1 + i % 5);
+  v1::AnalyzeRequest request;
+  *request.mutable_input() = Int8Request({8, 128}, values).input();
+  grpc::ClientContext context;
+  v1::AnalyzeResponse response;
+  const grpc::Status s = stub().Analyze(&context, request, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(response.rows_size(), 17);
+  EXPECT_EQ(response.rows(0).options().dtype(), v1::DTYPE_BINARY);
+  EXPECT_EQ(response.rows(16).options().dtype(), v1::DTYPE_BFLOAT16);
+  EXPECT_EQ(response.rows(12).options().scale_dtype(), v1::DTYPE_E8M0);
+  EXPECT_DOUBLE_EQ(response.rows(2).bits_per_element(), 5.0);  // INT4, group 32, fp32 scales.
+  int front = 0;
+  for (const v1::AnalyzeRow& row : response.rows()) {
+    front += row.pareto();
+    EXPECT_EQ(row.error().count(), 8 * 128);
+  }
+  EXPECT_GE(front, 2);
+  EXPECT_LT(front, 17);
+}
+
+TEST_F(ServerTest, AutoPicksAFormatThatMeetsTheBudget) {
+  std::vector<float> values(4 * 256);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = std::cos(0.37f * i);
+  v1::QuantizeRequest request = Int8Request({4, 256}, values);
+  request.mutable_options()->set_dtype(v1::DTYPE_AUTO);
+  request.mutable_options()->mutable_max_error()->set_min_sqnr_db(30);
+  v1::QuantizeResponse response;
+  ASSERT_TRUE(Quantize(request, &response).ok());
+  EXPECT_TRUE(response.budget_met());
+  EXPECT_GE(response.error().sqnr_db(), 30);
+  EXPECT_EQ(response.output().dtype(), response.params().dtype());
+  EXPECT_NE(response.params().dtype(), v1::DTYPE_AUTO);
+  request.mutable_options()->clear_max_error();
+  const grpc::Status s = Quantize(request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("AUTO needs options.max_error"));
+}
+
 TEST_F(ServerTest, UnbuiltRpcsSayWhatIsMissing) {
   {
     grpc::ClientContext context;
@@ -348,13 +389,6 @@ TEST_F(ServerTest, UnbuiltRpcsSayWhatIsMissing) {
     const grpc::Status s = stub().QuantizedMatMul(&context, v1::MatMulRequest(), &response);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
     EXPECT_THAT(s.error_message(), HasSubstr("QuantizedMatMul is not implemented yet"));
-  }
-  {
-    grpc::ClientContext context;
-    v1::AnalyzeResponse response;
-    const grpc::Status s = stub().Analyze(&context, v1::AnalyzeRequest(), &response);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-    EXPECT_THAT(s.error_message(), HasSubstr("Analyze is not implemented yet"));
   }
   {
     grpc::ClientContext context;
