@@ -3,11 +3,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "formats/element_format.h"
 #include "formats/scale_format.h"
+#include "kernels/kernels.h"
 #include "ops/parallel.h"
+#include "ops/quantize_steps.h"
+#include "ops/slot_statistics.h"
 #include "quantd/status_macros.h"
 
 namespace quantd {
@@ -43,6 +48,64 @@ void MarkParetoFront(std::vector<AnalyzeRow>* rows) {
              (b < row.bits_per_element && s >= row.error.sqnr_db);
     });
   }
+}
+
+// One pass serves every candidate's range: min and max per run of
+// kBaseGroup along the last axis. A candidate whose slots are unions of
+// these runs (per tensor, per channel off the last axis, groups of a
+// multiple of kBaseGroup) takes its minima and maxima from them, so that
+// it reads the tensor once, to quantize.
+constexpr int64_t kBaseGroup = 32;
+
+struct BaseRanges {
+  SlotLayout layout;
+  std::vector<float> mins;
+  std::vector<float> maxs;
+};
+
+absl::StatusOr<BaseRanges> ObserveBaseRanges(const TensorView& input, int64_t count,
+                                             const ExecutionContext& context) {
+  BaseRanges base;
+  const int64_t last = input.shape.empty() ? 1 : input.shape.back();
+  base.layout = SlotLayout{count / last, last, 1, kBaseGroup};
+  const SlotTensor tensor{FloatSource{input.dtype, input.data.data()}, count, base.layout};
+  FirstNonFinite bad(count);
+  QUANTD_RETURN_IF_ERROR(ObserveMinMax(tensor, SelectKernels(context.max_isa), context, &bad,
+                                       &base.mins, &base.maxs));
+  if (bad.found()) return bad.Error(tensor.src);
+  return base;
+}
+
+// The target's per-slot minima and maxima, when each base run lies inside
+// one of its slots.
+bool DeriveRanges(const BaseRanges& base, const SlotLayout& target, std::vector<float>* mins,
+                  std::vector<float>* maxs) {
+  const int64_t blocks = base.layout.blocks();
+  const int64_t len = base.layout.axis_len;
+  mins->assign(target.slots(), std::numeric_limits<float>::infinity());
+  maxs->assign(target.slots(), -std::numeric_limits<float>::infinity());
+  for (int64_t s = 0; s < static_cast<int64_t>(base.mins.size()); ++s) {
+    const int64_t first = (s / blocks) * len + (s % blocks) * kBaseGroup;
+    const int64_t last = first + base.layout.SlotElements(s) - 1;
+    const int64_t slot = target.SlotOf(first);
+    if (target.SlotOf(last) != slot) return false;
+    (*mins)[slot] = std::min((*mins)[slot], base.mins[s]);
+    (*maxs)[slot] = std::max((*maxs)[slot], base.maxs[s]);
+  }
+  return true;
+}
+
+// One candidate, with its ranges from the base pass when they derive.
+absl::StatusOr<QuantizeResult> RunCandidate(const QuantizeJob& job, const BaseRanges* base,
+                                            std::span<std::byte> out,
+                                            const ExecutionContext& context) {
+  std::vector<float> mins, maxs;
+  const bool needs_range = !job.params_given && job.range_method != RangeMethod::kUnspecified;
+  if (!needs_range || base == nullptr || !DeriveRanges(*base, job.layout, &mins, &maxs)) {
+    return RunQuantize(job, out, {}, context);
+  }
+  QUANTD_ASSIGN_OR_RETURN(QuantParams params, ChooseQuantParams(job, mins, maxs, context));
+  return QuantizeWithParams(job, std::move(params), out, {}, context);
 }
 
 }  // namespace
@@ -95,6 +158,11 @@ absl::StatusOr<std::vector<AnalyzeRow>> Analyze(const TensorView& input,
     }
     jobs.push_back(*std::move(job));
   }
+  std::optional<BaseRanges> base;
+  const int64_t count = jobs.empty() ? 0 : jobs[0].count;
+  if (count > 0) {
+    QUANTD_ASSIGN_OR_RETURN(base, ObserveBaseRanges(input, count, context));
+  }
   // Candidates run side by side, one per worker, each on its own: their
   // scratch output is one buffer per worker, not one per candidate.
   std::vector<AnalyzeRow> rows(jobs.size());
@@ -106,7 +174,7 @@ absl::StatusOr<std::vector<AnalyzeRow>> Analyze(const TensorView& input,
   QUANTD_RETURN_IF_ERROR(RunBlocks(context, static_cast<int64_t>(jobs.size()), [&](int64_t i, int worker) {
     std::vector<std::byte>& out = scratch[worker];
     out.resize(jobs[i].output_bytes);
-    auto result = RunQuantize(jobs[i], out, {}, inline_context);
+    auto result = RunCandidate(jobs[i], base ? &*base : nullptr, out, inline_context);
     if (!result.ok()) {
       statuses[i] = result.status();
       return;

@@ -12,6 +12,7 @@
 #include "kernels/kernels.h"
 #include "kernels/slot_spans.h"
 #include "ops/parallel.h"
+#include "ops/quantize_steps.h"
 #include "ops/range_selection.h"
 #include "ops/scale_selection.h"
 #include "ops/slot_statistics.h"
@@ -210,10 +211,34 @@ absl::StatusOr<QuantizeJob> PrepareQuantize(const TensorView& input,
   return job;
 }
 
-absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
-                                           std::span<std::byte> output,
-                                           std::span<std::byte> dequantized,
-                                           const ExecutionContext& context) {
+namespace {
+
+SlotTensor TensorOf(const QuantizeJob& job) {
+  return SlotTensor{FloatSource{job.input.dtype, job.input.data.data()}, job.count, job.layout};
+}
+
+}  // namespace
+
+absl::StatusOr<QuantParams> ChooseQuantParams(const QuantizeJob& job,
+                                              const std::vector<float>& mins,
+                                              const std::vector<float>& maxs,
+                                              const ExecutionContext& context) {
+  const ElementFormat& format = *FindElementFormat(job.params.dtype);
+  QuantParams params = job.params;
+  if (job.range_method == RangeMethod::kUnspecified) {
+    params.scales.assign(job.layout.slots(), 1.0f);  // A plain cast.
+    return params;
+  }
+  QUANTD_ASSIGN_OR_RETURN(SlotRanges ranges,
+                          SelectRanges(job, format, TensorOf(job), mins, maxs, context));
+  ChooseParams(job, format, ranges, &params);
+  return params;
+}
+
+absl::StatusOr<QuantizeResult> QuantizeWithParams(const QuantizeJob& job, QuantParams params,
+                                                  std::span<std::byte> output,
+                                                  std::span<std::byte> dequantized,
+                                                  const ExecutionContext& context) {
   if (static_cast<int64_t>(output.size()) != job.output_bytes ||
       static_cast<int64_t>(dequantized.size()) != job.dequantized_bytes) {
     return absl::InternalError(absl::StrCat(
@@ -222,27 +247,14 @@ absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
   }
   const ElementFormat& format = *FindElementFormat(job.params.dtype);
   const KernelTable& kernels = SelectKernels(context.max_isa);
-  const SlotTensor tensor{FloatSource{job.input.dtype, job.input.data.data()}, job.count,
-                          job.layout};
+  const SlotTensor tensor = TensorOf(job);
   const int64_t slots = job.layout.slots();
   FirstNonFinite bad(job.count);
-
   QuantizeResult result;
-  result.params = job.params;
-  if (!job.params_given && job.range_method == RangeMethod::kUnspecified) {
-    result.params.scales.assign(slots, 1.0f);  // A plain cast.
-  } else if (!job.params_given) {
-    std::vector<float> mins, maxs;
-    QUANTD_RETURN_IF_ERROR(ObserveMinMax(tensor, kernels, context, &bad, &mins, &maxs));
-    if (bad.found()) return bad.Error(tensor.src);
-    QUANTD_ASSIGN_OR_RETURN(SlotRanges ranges,
-                            SelectRanges(job, format, tensor, mins, maxs, context));
-    ChooseParams(job, format, ranges, &result.params);
-  }
+  result.params = std::move(params);
 
-  // The quantizing pass, with the error sums and (without a range pass) the
-  // finiteness check fused in. Sums are kept per block and added in block
-  // order, so they do not depend on the pool's size.
+  // Sums are kept per block and added in block order, so they do not
+  // depend on the pool's size.
   std::vector<float> inv_scales(slots);
   for (int64_t c = 0; c < slots; ++c) inv_scales[c] = 1.0f / result.params.scales[c];
   const std::vector<float> zero_points(result.params.zero_points.begin(),
@@ -280,6 +292,26 @@ absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
   for (const ErrorSums& b : block_sums) sums.Merge(b);
   result.error = FinishErrorStats(sums);
   return result;
+}
+
+absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
+                                           std::span<std::byte> output,
+                                           std::span<std::byte> dequantized,
+                                           const ExecutionContext& context) {
+  QuantParams params = job.params;
+  if (!job.params_given) {
+    // A plain cast needs no range; every other method starts from min/max,
+    // a pass that also finds NaN and Inf.
+    std::vector<float> mins, maxs;
+    if (job.range_method != RangeMethod::kUnspecified) {
+      FirstNonFinite bad(job.count);
+      QUANTD_RETURN_IF_ERROR(ObserveMinMax(TensorOf(job), SelectKernels(context.max_isa),
+                                           context, &bad, &mins, &maxs));
+      if (bad.found()) return bad.Error(TensorOf(job).src);
+    }
+    QUANTD_ASSIGN_OR_RETURN(params, ChooseQuantParams(job, mins, maxs, context));
+  }
+  return QuantizeWithParams(job, std::move(params), output, dequantized, context);
 }
 
 absl::StatusOr<QuantizedTensor> Quantize(const TensorView& input,

@@ -81,6 +81,33 @@ TEST(AnalyzeTest, DefaultSweepRowsInApiOrderWithTheirBits) {
   }
 }
 
+TEST(AnalyzeTest, EveryRowEqualsItsOwnQuantize) {
+  // The rows take their ranges from one shared pass; each must equal a
+  // Quantize of its own options, on shapes whose last axis is not a
+  // multiple of the shared groups.
+  for (const std::vector<int64_t>& shape :
+       {std::vector<int64_t>{5, 70}, std::vector<int64_t>{3, 4, 33}, std::vector<int64_t>{130}}) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    std::vector<float> v(n);
+    for (int64_t i = 0; i < n; ++i) v[i] = std::sin(0.71f * i) * (1 + i % 7) - 0.3f;
+    const auto x = Float32Tensor(shape, v);
+    const auto rows = Analyze(x.view(), {});
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    for (const AnalyzeRow& row : *rows) {
+      const auto q = Quantize(x.view(), row.options);
+      ASSERT_TRUE(q.ok()) << q.status();
+      EXPECT_EQ(row.error.sqnr_db, q->result.error.sqnr_db) << DTypeName(row.options.dtype);
+      EXPECT_EQ(row.error.clipped_count, q->result.error.clipped_count);
+    }
+  }
+}
+
+TEST(AnalyzeTest, NonFiniteInputIsRejected) {
+  const auto x = Float32Tensor({2, 2}, {1.0f, NAN, 2.0f, 3.0f});
+  EXPECT_THAT(Analyze(x.view(), {}).status().message(), ::testing::HasSubstr("input.data[1] = nan"));
+}
+
 TEST(AnalyzeTest, ResultsDoNotDependOnThePool) {
   const auto x = Weights(16, 128);
   const auto serial = Analyze(x.view(), {});
