@@ -61,7 +61,16 @@ Commands:
                 --params_out=PATH       where the params go (default: the
                                         output's name with .params.json)
                 --dequantized=x2.npy    also write x' in the input's dtype
+                --min_sqnr_db=D --max_mse=E --max_abs_error=E
+                --min_cosine_similarity=C
+                                        error budget for --dtype=auto, which
+                                        picks the fewest bits that meet it
               Prints the error statistics of x against x'.
+  analyze     The error and size of the default sweep of formats (binary to
+              BF16, with MX and per-group variants) on a float .npy array.
+                --in=x.npy
+              Prints one row per format: bits per element, SQNR, MSE, max
+              error, and '*' on the bits-versus-SQNR Pareto front.
   dequantize  Dequantize an .npy array with its params.
                 --in=q.npy --params=q.params.json --out=x2.npy
                 --output_dtype=float32|float16|bfloat16
@@ -98,6 +107,8 @@ constexpr FlagSpec kFlags[] = {
     {"rounding", true},     {"seed", true},
     {"params", true},       {"params_out", true},
     {"dequantized", true},  {"output_dtype", true},
+    {"min_sqnr_db", true},  {"max_mse", true},
+    {"max_abs_error", true}, {"min_cosine_similarity", true},
 };
 
 constexpr absl::string_view kGlobalFlags[] = {
@@ -255,18 +266,20 @@ struct QuantizeCommand {
   v1::QuantizeOptions options;
 };
 
+// A float .npy file as a tensor of the dtype its descr names.
+absl::StatusOr<v1::Tensor> ReadFloatTensor(const std::string& path) {
+  QUANTD_ASSIGN_OR_RETURN(NpyArray input, ReadNpy(path));
+  absl::StatusOr<v1::DType> dtype = DefaultDTypeFor(input.descr);
+  if (!dtype.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", dtype.status().message()));
+  }
+  return TensorFromNpy(std::move(input), *dtype, path);
+}
+
 absl::Status RunQuantize(const QuantdClient& client, const QuantizeCommand& command,
                          std::ostream& out) {
   v1::QuantizeRequest request;
-  {
-    QUANTD_ASSIGN_OR_RETURN(NpyArray input, ReadNpy(command.in));
-    absl::StatusOr<v1::DType> dtype = DefaultDTypeFor(input.descr);
-    if (!dtype.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(command.in, ": ", dtype.status().message()));
-    }
-    QUANTD_ASSIGN_OR_RETURN(v1::Tensor tensor, TensorFromNpy(std::move(input), *dtype, command.in));
-    request.mutable_input()->Swap(&tensor);
-  }
+  QUANTD_ASSIGN_OR_RETURN(*request.mutable_input(), ReadFloatTensor(command.in));
   *request.mutable_options() = command.options;
   if (command.params_in.has_value()) {
     QUANTD_ASSIGN_OR_RETURN(*request.mutable_options()->mutable_params(),
@@ -308,6 +321,41 @@ Prepared PrepareQuantize(const ParsedArgs& args, std::shared_ptr<const QuantdCli
   command->params_out = args.GetString("params_out").value_or(ParamsPathFor(command->out));
   command->dequantized_out = args.GetString("dequantized");
   return [client, command, &out] { return RunQuantize(*client, *command, out); };
+}
+
+// --- analyze -----------------------------------------------------------
+
+// One row: the format in words, then its size and error.
+std::string FormatLabel(const v1::QuantizeOptions& o) {
+  std::string label = EnumWord(o.dtype());
+  if (o.granularity() == v1::GRANULARITY_PER_GROUP) {
+    absl::StrAppend(&label, " g", o.group_size());
+  } else if (o.granularity() == v1::GRANULARITY_PER_CHANNEL) {
+    absl::StrAppend(&label, " per_channel");
+  }
+  if (o.scale_dtype() == v1::DTYPE_E8M0) absl::StrAppend(&label, " e8m0");
+  return label;
+}
+
+absl::Status RunAnalyze(const QuantdClient& client, const std::string& in, std::ostream& out) {
+  v1::AnalyzeRequest request;
+  QUANTD_ASSIGN_OR_RETURN(*request.mutable_input(), ReadFloatTensor(in));
+  QUANTD_ASSIGN_OR_RETURN(v1::AnalyzeResponse response, client.Analyze(request));
+  out << absl::StrFormat("%-26s %8s %10s %12s %12s  %s\n", "format", "bits", "sqnr_db", "mse",
+                         "max_abs", "front");
+  for (const v1::AnalyzeRow& row : response.rows()) {
+    out << absl::StrFormat("%-26s %8.4f %10.3f %12.5g %12.5g  %s\n", FormatLabel(row.options()),
+                           row.bits_per_element(), row.error().sqnr_db(), row.error().mse(),
+                           row.error().max_abs_error(), row.pareto() ? "*" : "");
+  }
+  return absl::OkStatus();
+}
+
+Prepared PrepareAnalyze(const ParsedArgs& args, std::shared_ptr<const QuantdClient> client,
+                        std::ostream& out) {
+  absl::StatusOr<std::string> in = args.GetRequiredString("in");
+  if (!in.ok()) return UsageError{std::string(in.status().message())};
+  return [client, in = *in, &out] { return RunAnalyze(*client, in, out); };
 }
 
 // --- dequantize --------------------------------------------------------
@@ -366,8 +414,10 @@ const std::vector<Command>& Commands() {
       {"quantize",
        {"in", "out", "dtype", "scheme", "granularity", "axis", "group_size", "full_range",
         "scale_dtype", "range_method", "percentile", "clip_min", "clip_max", "rounding", "seed",
-        "params", "params_out", "dequantized"},
+        "params", "params_out", "dequantized", "min_sqnr_db", "max_mse", "max_abs_error",
+       "min_cosine_similarity"},
        &PrepareQuantize},
+      {"analyze", {"in"}, &PrepareAnalyze},
       {"dequantize", {"in", "params", "out", "output_dtype"}, &PrepareDequantize},
   };
   return *commands;
@@ -432,6 +482,16 @@ absl::StatusOr<v1::QuantizeOptions> QuantizeOptionsFromArgs(const ParsedArgs& ar
   if (clip_max.has_value()) options.set_clip_max(*clip_max);
   QUANTD_ASSIGN_OR_RETURN(std::optional<uint64_t> seed, args.GetUInt64("seed"));
   if (seed.has_value()) options.set_seed(*seed);
+  v1::ErrorBudget* budget = options.mutable_max_error();
+  for (auto [name, set] :
+       {std::pair{"min_sqnr_db", &v1::ErrorBudget::set_min_sqnr_db},
+        std::pair{"max_mse", &v1::ErrorBudget::set_max_mse},
+        std::pair{"max_abs_error", &v1::ErrorBudget::set_max_abs_error},
+        std::pair{"min_cosine_similarity", &v1::ErrorBudget::set_min_cosine_similarity}}) {
+    QUANTD_ASSIGN_OR_RETURN(std::optional<double> bound, args.GetDouble(name));
+    if (bound.has_value()) (budget->*set)(*bound);
+  }
+  if (!options.has_max_error() || budget->ByteSizeLong() == 0) options.clear_max_error();
   return options;
 }
 

@@ -85,6 +85,14 @@ absl::StatusOr<v1::QuantizeResponse> QuantdClient::Quantize(
   return response;
 }
 
+absl::StatusOr<v1::AnalyzeResponse> QuantdClient::Analyze(const v1::AnalyzeRequest& request) const {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  v1::AnalyzeResponse response;
+  QUANTD_RETURN_IF_ERROR(ToAbslStatus(stub_->Analyze(&context, request, &response)));
+  return response;
+}
+
 absl::StatusOr<v1::DequantizeResponse> QuantdClient::Dequantize(
     const v1::DequantizeRequest& request) const {
   grpc::ClientContext context;

@@ -56,6 +56,7 @@ class QuantdClient {
 
   absl::StatusOr<v1::QuantizeResponse> Quantize(const v1::QuantizeRequest& request) const;
   absl::StatusOr<v1::DequantizeResponse> Dequantize(const v1::DequantizeRequest& request) const;
+  absl::StatusOr<v1::AnalyzeResponse> Analyze(const v1::AnalyzeRequest& request) const;
 
   const ClientOptions& options() const { return options_; }
 

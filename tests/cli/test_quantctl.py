@@ -226,6 +226,34 @@ class QuantctlTest(unittest.TestCase):
         np.testing.assert_array_equal(x_prime, dequantize(q, scales, [0]))
         self.assert_stats(stats, x, x_prime, clipped)
 
+    def test_nf4_per_group_round_trips_through_dequantize(self):
+        x = self.rng.standard_normal((4, 64)).astype(F32)
+        q, params, stats, x_prime = self.quantize_file(
+            x, "--dtype", "nf4", "--granularity", "per_group", "--axis", "-1",
+            "--group_size", "32", dequantized=True)
+        self.assertEqual(params["dtype"], "DTYPE_NF4")
+        self.assertEqual(len(params["scales"]), 8)  # Per group absmax.
+        self.assertTrue(((q >= 0) & (q <= 15)).all())  # Codes, one per element.
+        d_path = self.path("back.npy")
+        self.quantctl("dequantize", "--in", self.path("q.npy"), "--params",
+                      self.path("q.params.json"), "--out", d_path)
+        np.testing.assert_array_equal(np.load(d_path), x_prime)
+        self.assertEqual(stats["count"], x.size)
+
+    def test_auto_meets_its_budget_and_analyze_prints_the_sweep(self):
+        x = self.rng.standard_normal((16, 128)).astype(F32)
+        _, params, stats, _ = self.quantize_file(x, "--dtype", "auto", "--min_sqnr_db", "25")
+        self.assertGreaterEqual(stats["sqnr_db"], 25)
+        self.assertNotEqual(params["dtype"], "DTYPE_AUTO")
+        self.quantctl("quantize", "--in", self.path("x.npy"), "--out", self.path("q2.npy"),
+                      "--dtype", "auto", expect=1)  # No budget: INVALID_ARGUMENT.
+        result = self.quantctl("analyze", "--in", self.path("x.npy"))
+        lines = result.stdout.splitlines()
+        self.assertEqual(len(lines), 18)  # Header and 17 formats.
+        self.assertTrue(lines[1].startswith("binary"))
+        self.assertIn("float8_e4m3fn g32 e8m0", result.stdout)
+        self.assertTrue(any(line.rstrip().endswith("*") for line in lines[1:]))
+
     def test_quantize_int8_per_channel(self):
         x = (self.rng.standard_normal((3, 5, 4)) * [[[1]], [[10]], [[0.01]]]).astype(F32)
         x[:, 2, :] = 0  # An all-zero channel along axis 1: scale 1.
