@@ -428,6 +428,18 @@ TEST_F(ServerTest, MetricsReportRpcsAndQuantization) {
   v1::QuantizeRequest bad = Int8Request({3}, {1, 2, 3});
   bad.mutable_input()->add_shape(-1);
   EXPECT_FALSE(Quantize(bad, &response).ok());
+  v1::QuantizeRequest nf4 = Int8Request({2, 64}, std::vector<float>(128, 0.25f));
+  nf4.mutable_options()->set_dtype(v1::DTYPE_NF4);
+  nf4.mutable_options()->set_granularity(v1::GRANULARITY_PER_GROUP);
+  nf4.mutable_options()->set_axis(1);
+  nf4.mutable_options()->set_group_size(32);
+  nf4.mutable_input()->mutable_data()->at(0) = 1;  // Not exact: an SQNR to observe.
+  ASSERT_TRUE(Quantize(nf4, &response).ok());
+  v1::AnalyzeRequest analyze;
+  *analyze.mutable_input() = Int8Request({4}, {1, 2, 3, 4}).input();
+  v1::AnalyzeResponse analyzed;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub().Analyze(&context, analyze, &analyzed).ok());
 
   const auto page = quantd::testing::HttpGet(connection_->server->metrics_port(), "/metrics");
   ASSERT_TRUE(page.ok()) << page.status();
@@ -445,6 +457,11 @@ TEST_F(ServerTest, MetricsReportRpcsAndQuantization) {
            "quantd_quantization_mse_count{dtype=\"INT8\",granularity=\"PER_TENSOR\"}",
            "quantd_quantization_max_abs_error_count{dtype=\"INT8\",granularity=\"PER_TENSOR\"}",
            "quantd_clipped_elements_total{dtype=\"INT8\"}",
+           "quantd_elements_total{dtype=\"NF4\",op=\"quantize\"} 128",
+           "quantd_quantization_sqnr_db_count{dtype=\"NF4\",granularity=\"PER_GROUP\"} 1",
+           "quantd_clipped_elements_total{dtype=\"NF4\"} 0",
+           "quantd_elements_total{dtype=\"FLOAT32\",op=\"analyze\"} 68",  // 4 x 17 formats.
+           "quantd_kernel_seconds_count{isa=\"" + isa + "\",op=\"analyze\"} 1",
            "quantd_kernel_seconds_count{isa=\"" + isa + "\",op=\"quantize\"}",
            "quantd_inflight_requests 0",
            "quantd_pool_threads ",
