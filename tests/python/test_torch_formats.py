@@ -14,8 +14,7 @@ import torch
 from torch.ao.quantization.observer import PerChannelMinMaxObserver
 
 from quantd.v1 import quantd_pb2 as pb
-from quantd_process import QuantdProcess
-from test_torch_parity import tensor_proto
+from test_torch_parity import ServerTestCase, tensor_proto
 
 
 def unpack_nibbles(data, count, signed):
@@ -28,22 +27,8 @@ def unpack_nibbles(data, count, signed):
     return np.where(codes >= 8, codes - 16, codes) if signed else codes
 
 
-class TorchFormatsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = QuantdProcess().__enter__()
-        cls.stub = cls.server.stub()
-        cls.rng = np.random.default_rng(4)
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.server.terminate()
-        cls.server.__exit__(None, None, None)
-        assert code == 0, code
-
-    def quantize(self, array, **options):
-        request = pb.QuantizeRequest(input=tensor_proto(array), options=pb.QuantizeOptions(**options))
-        return self.stub.Quantize(request)
+class TorchFormatsTest(ServerTestCase):
+    SEED = 4
 
     def test_uint4_per_group_equals_torch_per_channel_of_the_groups(self):
         rows, cols, group = 6, 256, 32

@@ -45,12 +45,16 @@ def test_data(rng, shape, kind):
     raise ValueError(kind)
 
 
-class TorchParityTest(unittest.TestCase):
+class ServerTestCase(unittest.TestCase):
+    """One quantd process for the class; it must exit 0 on SIGTERM."""
+
+    SEED = 20261123
+
     @classmethod
     def setUpClass(cls):
         cls.server = QuantdProcess().__enter__()
         cls.stub = cls.server.stub()
-        cls.rng = np.random.default_rng(20261123)
+        cls.rng = np.random.default_rng(cls.SEED)
 
     @classmethod
     def tearDownClass(cls):
@@ -62,6 +66,8 @@ class TorchParityTest(unittest.TestCase):
         request = pb.QuantizeRequest(input=tensor_proto(array), options=pb.QuantizeOptions(**options))
         return self.stub.Quantize(request)
 
+
+class TorchParityTest(ServerTestCase):
     def output(self, response):
         return np.frombuffer(response.output.data, NP_DTYPE[response.output.dtype]).reshape(
             list(response.output.shape))
