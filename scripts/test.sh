@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test (ctest: the core
 # unit tests, the server over loopback, the CLI end to end, the Python tests
-# against PyTorch, the deployment check).
+# against PyTorch, the deployment, alert and dashboard checks).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 quantd_install_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+quantd_install_node_tools
 quantd_build
 # The whole suite once per kernel level, so every SIMD path and the scalar
 # reference serve every test (levels this CPU lacks fall back to the best
