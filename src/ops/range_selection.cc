@@ -54,6 +54,45 @@ double RoundTripSquaredError(const ElementFormat& format, const ScaleRule& rule,
 
 }  // namespace
 
+std::pair<float, float> RangeFromHistogram(const HistogramRangeRule& rule, HistogramView h,
+                                           float lo, float hi) {
+  const ElementFormat& format = *rule.format;
+  const bool magnitudes = rule.symmetric || rule.method == RangeMethod::kEntropy;
+  const double fraction = rule.percentile / 100.0;
+  switch (rule.method) {
+    case RangeMethod::kPercentile:
+      if (magnitudes) {
+        const float t = static_cast<float>(HistogramQuantile(h, fraction));
+        return {-t, t};
+      }
+      return {static_cast<float>(HistogramQuantile(h, 1.0 - fraction)),
+              static_cast<float>(HistogramQuantile(h, fraction))};
+    case RangeMethod::kEntropy: {
+      const float t = static_cast<float>(EntropyThreshold(h, 1 << (format.bits - 1)));
+      if (rule.symmetric) return {-t, t};
+      return {std::max(lo, -t), std::min(hi, t)};
+    }
+    case RangeMethod::kAbsMean: {
+      // The mean of |x| over the bin centres of a histogram of |x|.
+      double sum = 0, count = 0;
+      for (size_t b = 0; b < h.counts.size(); ++b) {
+        sum += static_cast<double>(h.counts[b]) * (h.lo + (b + 0.5) * h.bin_width());
+        count += static_cast<double>(h.counts[b]);
+      }
+      const float mean = count > 0 ? static_cast<float>(sum / count) : 0.0f;
+      return {-mean, mean};
+    }
+    default: {
+      float boundaries[15];
+      CodebookBoundaries(kNF4Levels, 16, boundaries);
+      const float* levels = format.dtype == DType::kNF4 ? kNF4Levels : nullptr;
+      return MseRange(h, magnitudes, [&](double v, float a, float b) {
+        return RoundTripSquaredError(format, rule.scale_rule, levels, boundaries, v, a, b);
+      });
+    }
+  }
+}
+
 ScaleRule ScaleRuleOf(const QuantizeJob& job, const ElementFormat& format) {
   ScaleRule rule;
   rule.scheme = job.params.scheme;
@@ -118,34 +157,12 @@ absl::StatusOr<SlotRanges> SelectRanges(const QuantizeJob& job, const ElementFor
       std::vector<uint64_t> counts;
       QUANTD_RETURN_IF_ERROR(
           ObserveHistograms(tensor, magnitudes, hist_lo, hist_hi, bins, context, &counts));
-      const ScaleRule rule = ScaleRuleOf(job, format);
-      float boundaries[15];
-      CodebookBoundaries(kNF4Levels, 16, boundaries);
-      const float* levels = format.dtype == DType::kNF4 ? kNF4Levels : nullptr;
-      const double fraction = job.percentile / 100.0;
+      const HistogramRangeRule rule{job.range_method, symmetric, job.percentile, &format,
+                                    ScaleRuleOf(job, format)};
       QUANTD_RETURN_IF_ERROR(ForEachSlot(slots, context, [&](int64_t c) {
         const HistogramView h{hist_lo[c], hist_hi[c],
                               std::span<const uint64_t>(counts.data() + c * bins, bins)};
-        float l = -amax[c], u = amax[c];
-        if (job.range_method == RangeMethod::kPercentile) {
-          if (magnitudes) {
-            u = static_cast<float>(HistogramQuantile(h, fraction));
-            l = -u;
-          } else {
-            l = static_cast<float>(HistogramQuantile(h, 1.0 - fraction));
-            u = static_cast<float>(HistogramQuantile(h, fraction));
-          }
-        } else if (job.range_method == RangeMethod::kEntropy) {
-          const float t = static_cast<float>(EntropyThreshold(h, 1 << (format.bits - 1)));
-          l = symmetric ? -t : std::max(lo[c], -t);
-          u = symmetric ? t : std::min(hi[c], t);
-        } else {
-          std::tie(l, u) = MseRange(h, magnitudes, [&](double v, float a, float b) {
-            return RoundTripSquaredError(format, rule, levels, boundaries, v, a, b);
-          });
-        }
-        r.lo[c] = l;
-        r.hi[c] = u;
+        std::tie(r.lo[c], r.hi[c]) = RangeFromHistogram(rule, h, lo[c], hi[c]);
       }));
       break;
     }

@@ -3,10 +3,12 @@
 #ifndef QUANTD_OPS_RANGE_SELECTION_H_
 #define QUANTD_OPS_RANGE_SELECTION_H_
 
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "formats/element_format.h"
+#include "ops/range_methods.h"
 #include "ops/scale_selection.h"
 #include "ops/slot_statistics.h"
 #include "quantd/quantize.h"
@@ -30,6 +32,21 @@ absl::StatusOr<SlotRanges> SelectRanges(const QuantizeJob& job, const ElementFor
                                         const SlotTensor& tensor, const std::vector<float>& mins,
                                         const std::vector<float>& maxs,
                                         const ExecutionContext& context);
+
+// What a histogram method needs besides the histogram.
+struct HistogramRangeRule {
+  RangeMethod method = RangeMethod::kPercentile;  // PERCENTILE, ENTROPY, MSE or ABSMEAN.
+  bool symmetric = true;
+  double percentile = 99.99;
+  const ElementFormat* format = nullptr;
+  ScaleRule scale_rule;
+};
+
+// One slot's clipping range from its histogram: of |x| over [0, amax] for
+// symmetric targets and for ENTROPY and ABSMEAN, of x over [lo, hi]
+// otherwise. lo and hi are the slot's observed extremes.
+std::pair<float, float> RangeFromHistogram(const HistogramRangeRule& rule, HistogramView h,
+                                           float lo, float hi);
 
 // LUT4/LUT8 with LOG2: 0 and signed powers of two up to 1 (times the scale),
 // ascending: the negative side one level shorter than the positive.

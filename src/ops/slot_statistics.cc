@@ -31,11 +31,11 @@ void ForEachElement(const SlotTensor& t, int64_t block, Fn fn) {
 
 }  // namespace
 
-absl::Status FirstNonFinite::Error(FloatSource src) const {
+absl::Status FirstNonFinite::Error(FloatSource src, absl::string_view field) const {
   const int64_t i = index_.load();
   return absl::InvalidArgumentError(absl::StrCat(
-      "input.data[", i, "] = ", LoadFloatElement(src.dtype, src.data, i),
-      " is not a finite float32; Quantize takes finite values only"));
+      field, "[", i, "] = ", LoadFloatElement(src.dtype, src.data, i),
+      " is not a finite float32; only finite values can be quantized"));
 }
 
 absl::Status ObserveMinMax(const SlotTensor& t, const KernelTable& kernels,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "kernels/kernels.h"
 #include "quantd/execution.h"
 #include "quantd/layout.h"
@@ -34,8 +35,8 @@ class FirstNonFinite {
     }
   }
   bool found() const { return index_.load() < none_; }
-  // INVALID_ARGUMENT naming the element and its value.
-  absl::Status Error(FloatSource src) const;
+  // INVALID_ARGUMENT naming the element (as field[i]) and its value.
+  absl::Status Error(FloatSource src, absl::string_view field = "input.data") const;
 
  private:
   const int64_t none_;

@@ -1,0 +1,76 @@
+// Power-of-two-range histograms.
+#include "ops/fine_histogram.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace quantd {
+
+double FineHistogram::range() const { return std::ldexp(1.0, range_exponent_); }
+
+void FineHistogram::Cover(double amax) {
+  if (!(amax > 0)) return;  // Zeros fit in any range.
+  int32_t exponent = std::ilogb(amax);
+  if (std::ldexp(1.0, exponent) < amax) ++exponent;  // R >= amax.
+  if (exponent > range_exponent_) GrowTo(exponent);
+}
+
+void FineHistogram::GrowTo(int32_t exponent) {
+  const int64_t half = bins() / 2;
+  const int32_t shift = exponent - range_exponent_;
+  range_exponent_ = exponent;
+  if (shift >= 62) {
+    // Everything lands in the bins either side of zero.
+    int64_t negative = 0, positive = 0;
+    for (int64_t i = 0; i < bins(); ++i) (i < half ? negative : positive) += counts_[i];
+    std::fill(counts_.begin(), counts_.end(), 0);
+    counts_[half - 1] = negative;
+    counts_[half] = positive;
+    return;
+  }
+  // Bin i holds [(i - half) w, (i - half + 1) w); at width w * 2^shift it
+  // is bin half + floor((i - half) / 2^shift), which stays on its side of 0.
+  std::vector<int64_t> grown(bins(), 0);
+  for (int64_t i = 0; i < bins(); ++i) {
+    if (counts_[i] == 0) continue;
+    const int64_t offset = i - half;
+    const int64_t moved = offset >= 0 ? offset >> shift : -((-offset - 1) >> shift) - 1;
+    grown[half + moved] += counts_[i];
+  }
+  counts_ = std::move(grown);
+}
+
+int64_t FineHistogram::BinOf(double x) const {
+  // w = 2R / bins, a power of two: x / w is exact, and so is its floor.
+  const int64_t half = bins() / 2;
+  const double scaled = std::ldexp(x, std::ilogb(static_cast<double>(half)) - range_exponent_);
+  const int64_t bin = half + static_cast<int64_t>(std::floor(scaled));
+  return std::clamp<int64_t>(bin, 0, bins() - 1);  // x == R belongs to the last bin.
+}
+
+void FineHistogram::Merge(const FineHistogram& other) {
+  if (other.range_exponent_ > range_exponent_) GrowTo(other.range_exponent_);
+  if (other.range_exponent_ == range_exponent_) {
+    for (int64_t i = 0; i < bins(); ++i) counts_[i] += other.counts_[i];
+    return;
+  }
+  FineHistogram grown = other;
+  grown.GrowTo(range_exponent_);
+  for (int64_t i = 0; i < bins(); ++i) counts_[i] += grown.counts_[i];
+}
+
+std::vector<uint64_t> FineHistogram::Rebin(bool magnitudes, double lo, double hi,
+                                           int64_t bins_out) const {
+  std::vector<uint64_t> out(bins_out, 0);
+  const int64_t half = bins() / 2;
+  const double width = range() / static_cast<double>(half);
+  for (int64_t i = 0; i < bins(); ++i) {
+    if (counts_[i] == 0) continue;
+    double centre = (static_cast<double>(i - half) + 0.5) * width;
+    if (magnitudes) centre = std::fabs(centre);
+    out[HistogramBin(std::clamp(centre, lo, hi), lo, hi, bins_out)] += static_cast<uint64_t>(counts_[i]);
+  }
+  return out;
+}
+
+}  // namespace quantd

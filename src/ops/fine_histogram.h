@@ -1,0 +1,58 @@
+// Histograms that merge exactly: equal bins over [-R, R] with R a power of
+// two and the bin width a power of two, so a value's bin is floor(x / w)
+// exactly, growing R re-bins by merging neighbours, and two histograms
+// brought to the same R add bin by bin. Whatever order batches arrive in
+// and however they are split over streams, the counts come out the same.
+#ifndef QUANTD_OPS_FINE_HISTOGRAM_H_
+#define QUANTD_OPS_FINE_HISTOGRAM_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "ops/range_methods.h"
+
+namespace quantd {
+
+class FineHistogram {
+ public:
+  // `bins` is a power of two, at least 4. Empty histograms have no range yet.
+  explicit FineHistogram(int64_t bins = 0) : counts_(bins, 0) {}
+  // Restores a histogram over [-2^range_exponent, 2^range_exponent].
+  FineHistogram(int32_t range_exponent, std::vector<int64_t> counts)
+      : range_exponent_(range_exponent), counts_(std::move(counts)) {}
+
+  int64_t bins() const { return static_cast<int64_t>(counts_.size()); }
+  int32_t range_exponent() const { return range_exponent_; }
+  double range() const;  // R.
+  const std::vector<int64_t>& counts() const { return counts_; }
+
+  // Makes R at least `amax` (the smallest sufficient power of two, never
+  // below the current R), merging bins as it grows.
+  void Cover(double amax);
+  // The bin of x; x must lie within [-R, R].
+  int64_t BinOf(double x) const;
+  void Add(int64_t bin, int64_t count) { counts_[bin] += count; }
+  // Adds another histogram of the same bin count, after growing both to the
+  // larger range.
+  void Merge(const FineHistogram& other);
+
+  // The counts re-binned onto `bins` equal bins over [0, amax] of |x|
+  // (magnitudes) or over [lo, hi] of x, each fine bin's count going to the
+  // coarse bin holding its centre: within one coarse bin of the exact
+  // histogram when a coarse bin is at least a fine one.
+  std::vector<uint64_t> Rebin(bool magnitudes, double lo, double hi, int64_t bins) const;
+
+ private:
+  void GrowTo(int32_t exponent);
+
+  // Empty (no value seen that needs a range) below the smallest float.
+  int32_t range_exponent_ = kNoRange;
+  std::vector<int64_t> counts_;
+
+ public:
+  static constexpr int32_t kNoRange = -160;
+};
+
+}  // namespace quantd
+
+#endif  // QUANTD_OPS_FINE_HISTOGRAM_H_
