@@ -110,6 +110,15 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> r, absl::string_view isa)
                             .Name("quantd_rejected_requests_total")
                             .Help("RPCs refused with RESOURCE_EXHAUSTED because the kernel pool's queue was full.")
                             .Register(*r)),
+      calibrations(BuildCounter()
+                       .Name("quantd_calibrations_total")
+                       .Help("Calibrations finished, by range method.")
+                       .Register(*r)),
+      calibration_clip_fraction(
+          BuildHistogram()
+              .Name("quantd_calibration_clip_fraction")
+              .Help("Width of each calibrated slot's clip range as a fraction of its observed range (1: nothing clipped).")
+              .Register(*r)),
       registry_(std::move(r)),
       isa_(isa) {
   BuildGauge()
@@ -170,6 +179,29 @@ void Metrics::RecordDequantize(DType dtype, int64_t count, int64_t in_bytes, int
   s.bytes_in->Increment(in_bytes);
   s.bytes_out->Increment(out_bytes);
   s.kernel_seconds->Observe(kernel_seconds);
+}
+
+void Metrics::RecordCalibrationBatch(DType dtype, int64_t count, int64_t in_bytes,
+                                     double kernel_seconds) {
+  OpSeries& s = SeriesFor("calibrate", dtype, Granularity::kUnspecified);
+  s.elements->Increment(count);
+  s.bytes_in->Increment(in_bytes);
+  s.kernel_seconds->Observe(kernel_seconds);
+}
+
+void Metrics::RecordCalibration(RangeMethod method, const std::vector<float>& observed_min,
+                                const std::vector<float>& observed_max,
+                                const std::vector<float>& clip_min,
+                                const std::vector<float>& clip_max) {
+  static const Histogram::BucketBoundaries kFractions{0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5,
+                                                      0.6,  0.7,  0.8, 0.9, 0.95, 0.99, 1};
+  const std::string name(RangeMethodName(method));
+  calibrations.Add({{"method", name}}).Increment();
+  Histogram& fraction = calibration_clip_fraction.Add({{"method", name}}, kFractions);
+  for (size_t s = 0; s < observed_min.size(); ++s) {
+    const double observed = static_cast<double>(observed_max[s]) - observed_min[s];
+    if (observed > 0) fraction.Observe((static_cast<double>(clip_max[s]) - clip_min[s]) / observed);
+  }
 }
 
 void Metrics::RecordAnalyze(DType input_dtype, int64_t candidate_elements, int64_t in_bytes,

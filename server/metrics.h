@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include <prometheus/counter.h>
@@ -51,12 +52,21 @@ class Metrics {
   prometheus::Gauge& pool_threads;
   prometheus::Gauge& inflight_requests;
   prometheus::Family<prometheus::Counter>& rejected_requests;
+  prometheus::Family<prometheus::Counter>& calibrations;
+  prometheus::Family<prometheus::Histogram>& calibration_clip_fraction;
 
   // One quantization's element count, bytes, error and kernel time.
   void RecordQuantize(const QuantParams& params, int64_t in_bytes, int64_t out_bytes,
                       const ErrorStats& error, double kernel_seconds);
   void RecordDequantize(DType dtype, int64_t count, int64_t in_bytes, int64_t out_bytes,
                         double kernel_seconds);
+  // One calibration batch of `count` values.
+  void RecordCalibrationBatch(DType dtype, int64_t count, int64_t in_bytes, double kernel_seconds);
+  // A finished calibration: its method, and each slot's clip range as a
+  // fraction of its observed range.
+  void RecordCalibration(RangeMethod method, const std::vector<float>& observed_min,
+                         const std::vector<float>& observed_max, const std::vector<float>& clip_min,
+                         const std::vector<float>& clip_max);
   // One Analyze: the input's elements once per candidate format.
   void RecordAnalyze(DType input_dtype, int64_t candidate_elements, int64_t in_bytes,
                      double kernel_seconds);

@@ -1,6 +1,10 @@
 // Conversions between quantd.v1 messages and core types.
 #include "server/proto_convert.h"
 
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
 namespace quantd::server {
 
 TensorView TensorViewOf(const v1::Tensor& tensor) {
@@ -82,6 +86,89 @@ void OptionsToProto(const QuantizeOptions& options, v1::QuantizeOptions* proto) 
   proto->set_rounding(static_cast<v1::Rounding>(options.rounding));
   proto->set_seed(options.seed);
   proto->set_return_dequantized(options.return_dequantized);
+}
+
+CalibrateOptions CalibrateOptionsFromProto(const v1::CalibrateOptions& proto) {
+  CalibrateOptions o;
+  o.method = static_cast<RangeMethod>(proto.method());
+  o.dtype = static_cast<DType>(proto.dtype());
+  o.scheme = static_cast<Scheme>(proto.scheme());
+  o.granularity = static_cast<Granularity>(proto.granularity());
+  o.axis = proto.axis();
+  o.group_size = proto.group_size();
+  o.full_range = proto.full_range();
+  o.scale_dtype = static_cast<DType>(proto.scale_dtype());
+  o.num_bins = proto.num_bins();
+  o.percentile = proto.percentile();
+  o.averaging_constant = proto.averaging_constant();
+  return o;
+}
+
+void CalibrateOptionsToProto(const CalibrateOptions& o, v1::CalibrateOptions* proto) {
+  proto->set_method(static_cast<v1::RangeMethod>(o.method));
+  proto->set_dtype(static_cast<v1::DType>(o.dtype));
+  proto->set_scheme(static_cast<v1::Scheme>(o.scheme));
+  proto->set_granularity(static_cast<v1::Granularity>(o.granularity));
+  proto->set_axis(o.axis);
+  proto->set_group_size(o.group_size);
+  proto->set_full_range(o.full_range);
+  proto->set_scale_dtype(static_cast<v1::DType>(o.scale_dtype));
+  proto->set_num_bins(o.num_bins);
+  proto->set_percentile(o.percentile);
+  proto->set_averaging_constant(o.averaging_constant);
+}
+
+absl::StatusOr<CalibrationState> CalibrationStateFromProto(const v1::CalibrationState& proto,
+                                                           absl::string_view field) {
+  CalibrationState state;
+  state.options = CalibrateOptionsFromProto(proto.options());
+  state.slot_shape.assign(proto.channel_shape().begin(), proto.channel_shape().end());
+  state.resolved_axis = proto.resolved_axis();
+  state.observed_min.assign(proto.observed_min().begin(), proto.observed_min().end());
+  state.observed_max.assign(proto.observed_max().begin(), proto.observed_max().end());
+  state.values_seen = proto.values_seen();
+  state.batches_seen = proto.batches_seen();
+  for (int i = 0; i < proto.histograms_size(); ++i) {
+    const v1::CalibrationHistogram& h = proto.histograms(i);
+    const int exponent = h.hi() > 0 ? std::ilogb(h.hi()) : 0;
+    if (!(h.hi() > 0) || std::ldexp(1.0, exponent) != h.hi() || h.lo() != -h.hi()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".histograms[", i, "] covers [", h.lo(), ", ", h.hi(),
+          "]; this server's histograms cover [-2^k, 2^k]"));
+    }
+    state.histograms.push_back({exponent, {h.counts().begin(), h.counts().end()}});
+  }
+  if (state.values_seen < 0 || state.batches_seen < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " has negative counts"));
+  }
+  return state;
+}
+
+void CalibrationStateToProto(const CalibrationState& state, v1::CalibrationState* proto) {
+  proto->set_version(1);
+  CalibrateOptionsToProto(state.options, proto->mutable_options());
+  proto->mutable_channel_shape()->Assign(state.slot_shape.begin(), state.slot_shape.end());
+  proto->set_resolved_axis(state.resolved_axis);
+  proto->mutable_observed_min()->Assign(state.observed_min.begin(), state.observed_min.end());
+  proto->mutable_observed_max()->Assign(state.observed_max.begin(), state.observed_max.end());
+  for (const CalibrationHistogram& h : state.histograms) {
+    v1::CalibrationHistogram* out = proto->add_histograms();
+    const double range = std::ldexp(1.0, h.range_exponent);
+    out->set_lo(-range);
+    out->set_hi(range);
+    out->mutable_counts()->Assign(h.counts.begin(), h.counts.end());
+  }
+  proto->set_values_seen(state.values_seen);
+  proto->set_batches_seen(state.batches_seen);
+}
+
+void CalibrationStatsToProto(const CalibrationStats& stats, v1::CalibrationStats* proto) {
+  proto->mutable_observed_min()->Assign(stats.observed_min.begin(), stats.observed_min.end());
+  proto->mutable_observed_max()->Assign(stats.observed_max.begin(), stats.observed_max.end());
+  proto->mutable_clip_min()->Assign(stats.clip_min.begin(), stats.clip_min.end());
+  proto->mutable_clip_max()->Assign(stats.clip_max.begin(), stats.clip_max.end());
+  proto->set_values_seen(stats.values_seen);
+  proto->set_batches_seen(stats.batches_seen);
 }
 
 void ErrorStatsToProto(const ErrorStats& stats, v1::ErrorStats* proto) {

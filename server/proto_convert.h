@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "quantd/calibrate.h"
 #include "quantd/error_stats.h"
 #include "quantd/quant_params.h"
 #include "quantd/quantize.h"
@@ -23,6 +24,15 @@ void ParamsToProto(const QuantParams& params, v1::QuantParams* proto);
 
 QuantizeOptions OptionsFromProto(const v1::QuantizeOptions& proto);
 void OptionsToProto(const QuantizeOptions& options, v1::QuantizeOptions* proto);
+
+CalibrateOptions CalibrateOptionsFromProto(const v1::CalibrateOptions& proto);
+void CalibrateOptionsToProto(const CalibrateOptions& options, v1::CalibrateOptions* proto);
+// A state from the wire; INVALID_ARGUMENT (naming `field`) when its
+// histograms are not the power-of-two ranges this server writes.
+absl::StatusOr<CalibrationState> CalibrationStateFromProto(const v1::CalibrationState& proto,
+                                                           absl::string_view field);
+void CalibrationStateToProto(const CalibrationState& state, v1::CalibrationState* proto);
+void CalibrationStatsToProto(const CalibrationStats& stats, v1::CalibrationStats* proto);
 
 void ErrorStatsToProto(const ErrorStats& stats, v1::ErrorStats* proto);
 

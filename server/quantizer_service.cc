@@ -9,6 +9,7 @@
 #include "quantd/dequantize.h"
 #include "quantd/quantize.h"
 #include "quantd/status_macros.h"
+#include "server/calibrate_reactor.h"
 #include "server/grpc_status.h"
 #include "server/proto_convert.h"
 
@@ -184,12 +185,8 @@ absl::Status QuantizerService::DoAnalyze(const v1::AnalyzeRequest& request,
 }
 
 grpc::ServerReadReactor<v1::CalibrateRequest>* QuantizerService::Calibrate(
-    grpc::CallbackServerContext*, v1::CalibrateResponse*) {
-  return new UnimplementedReactor<grpc::ServerReadReactor<v1::CalibrateRequest>>(
-      "Calibrate is not implemented yet: the streaming observers (min/max, moving average, "
-      "histogram percentile, entropy, MSE) and mergeable state are still to come; use "
-      "Quantize with a range_method (MINMAX, PERCENTILE, ENTROPY, MSE, ...) on one tensor "
-      "meanwhile");
+    grpc::CallbackServerContext* context, v1::CalibrateResponse* response) {
+  return new CalibrateReactor(context, response, pool_, max_isa_, metrics_);
 }
 
 grpc::ServerBidiReactor<v1::QuantizeStreamRequest, v1::QuantizeStreamResponse>*

@@ -382,6 +382,119 @@ TEST_F(ServerTest, AutoPicksAFormatThatMeetsTheBudget) {
   EXPECT_THAT(s.error_message(), HasSubstr("AUTO needs options.max_error"));
 }
 
+// Streams `batches` after a first message of `options`; returns the status.
+grpc::Status CalibrateStream(v1::Quantizer::Stub& stub, const v1::CalibrateOptions& options,
+                             const std::vector<v1::Tensor>& batches, v1::CalibrateResponse* response) {
+  grpc::ClientContext context;
+  auto writer = stub.Calibrate(&context, response);
+  v1::CalibrateRequest first;
+  *first.mutable_options() = options;
+  if (!writer->Write(first)) return writer->Finish();
+  for (const v1::Tensor& batch : batches) {
+    v1::CalibrateRequest request;
+    *request.mutable_batch() = batch;
+    if (!writer->Write(request)) break;
+  }
+  writer->WritesDone();
+  return writer->Finish();
+}
+
+TEST_F(ServerTest, CalibrateStreamsBatchesAndMergesStates) {
+  std::vector<v1::Tensor> batches;
+  for (int b = 0; b < 6; ++b) {
+    std::vector<float> v(2 * 8);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = std::sin(0.3f * (i + 16 * b)) * (1 + b);
+    batches.push_back(Int8Request({2, 8}, v).input());
+  }
+  v1::CalibrateOptions options;
+  options.set_method(v1::RANGE_METHOD_PERCENTILE);
+  options.set_dtype(v1::DTYPE_INT8);
+  options.set_granularity(v1::GRANULARITY_PER_CHANNEL);
+  options.set_axis(-1);
+  options.set_num_bins(64);
+  v1::CalibrateResponse whole;
+  ASSERT_TRUE(CalibrateStream(stub(), options, batches, &whole).ok());
+  EXPECT_EQ(whole.params().scales_size(), 8);
+  EXPECT_EQ(whole.params().axis(), 1);
+  EXPECT_EQ(whole.stats().batches_seen(), 6);
+  EXPECT_EQ(whole.stats().values_seen(), 96);
+
+  // Two streams of three batches, then a stream that only merges.
+  v1::CalibrateResponse a, b, merged;
+  ASSERT_TRUE(CalibrateStream(stub(), options, {batches[5], batches[0], batches[2]}, &a).ok());
+  ASSERT_TRUE(CalibrateStream(stub(), options, {batches[1], batches[4], batches[3]}, &b).ok());
+  v1::CalibrateOptions merge = options;
+  *merge.add_merge() = b.state();
+  *merge.add_merge() = a.state();
+  ASSERT_TRUE(CalibrateStream(stub(), merge, {}, &merged).ok());
+  EXPECT_EQ(merged.params().SerializeAsString(), whole.params().SerializeAsString());
+
+  // The parameters feed Quantize unchanged.
+  v1::QuantizeRequest q = Int8Request({2, 8}, std::vector<float>(16, 0.5f));
+  *q.mutable_options()->mutable_params() = whole.params();
+  v1::QuantizeResponse qr;
+  EXPECT_TRUE(Quantize(q, &qr).ok());
+
+  const auto page = quantd::testing::HttpGet(connection_->server->metrics_port(), "/metrics");
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(*page, HasSubstr("quantd_calibrations_total{method=\"PERCENTILE\"} 4"));
+  EXPECT_THAT(*page, HasSubstr("quantd_calibration_clip_fraction_count{method=\"PERCENTILE\"}"));
+  EXPECT_THAT(*page, HasSubstr("quantd_elements_total{dtype=\"FLOAT32\",op=\"calibrate\"} 192"));
+}
+
+TEST_F(ServerTest, CalibrateRejectsBadStreamsNamingTheBatch) {
+  v1::CalibrateOptions options;
+  options.set_dtype(v1::DTYPE_INT8);
+  options.set_granularity(v1::GRANULARITY_PER_CHANNEL);
+  v1::CalibrateResponse response;
+  grpc::Status s = CalibrateStream(stub(), options,
+                                   {Int8Request({2, 3}, {1, 2, 3, 4, 5, 6}).input(),
+                                    Int8Request({3, 3}, std::vector<float>(9, 1)).input()},
+                                   &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("batch 1: it has parameter slots [3]"));
+  s = CalibrateStream(stub(), options, {Int8Request({1, 2}, {1, NAN}).input()}, &response);
+  EXPECT_THAT(s.error_message(), HasSubstr("batch 0: batch.data[1] = nan"));
+  options.set_method(v1::RANGE_METHOD_MOVING_AVERAGE_MINMAX);
+  v1::CalibrateResponse ok;
+  ASSERT_TRUE(CalibrateStream(stub(), options, {Int8Request({1, 2}, {1, 2}).input()}, &ok).ok());
+  *options.add_merge() = ok.state();
+  s = CalibrateStream(stub(), options, {}, &response);
+  EXPECT_THAT(s.error_message(), HasSubstr("cannot be merged"));
+  {
+    grpc::ClientContext context;
+    auto writer = stub().Calibrate(&context, &response);
+    writer->WritesDone();
+    s = writer->Finish();
+    EXPECT_THAT(s.error_message(), HasSubstr("the first must carry options"));
+  }
+  ExpectStillServing();
+}
+
+TEST_F(ServerTest, AnAbandonedCalibrationEndsAtOnce) {
+  v1::CalibrateOptions options;
+  options.set_dtype(v1::DTYPE_INT8);
+  options.set_method(v1::RANGE_METHOD_ENTROPY);
+  v1::CalibrateResponse response;
+  grpc::ClientContext context;
+  auto writer = stub().Calibrate(&context, &response);
+  v1::CalibrateRequest first;
+  *first.mutable_options() = options;
+  ASSERT_TRUE(writer->Write(first));
+  v1::CalibrateRequest batch;
+  *batch.mutable_batch() = Int8Request({1024}, std::vector<float>(1024, 1.5f)).input();
+  ASSERT_TRUE(writer->Write(batch));
+  context.TryCancel();
+  EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  // The stream's reactor is gone: nothing is in flight any more.
+  for (int i = 0; i < 100; ++i) {
+    const auto page = quantd::testing::HttpGet(connection_->server->metrics_port(), "/metrics");
+    if (page.ok() && page->find("quantd_inflight_requests 0") != std::string::npos) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ADD_FAILURE() << "quantd_inflight_requests did not return to 0";
+}
+
 TEST_F(ServerTest, UnbuiltRpcsSayWhatIsMissing) {
   {
     grpc::ClientContext context;
@@ -389,15 +502,6 @@ TEST_F(ServerTest, UnbuiltRpcsSayWhatIsMissing) {
     const grpc::Status s = stub().QuantizedMatMul(&context, v1::MatMulRequest(), &response);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
     EXPECT_THAT(s.error_message(), HasSubstr("QuantizedMatMul is not implemented yet"));
-  }
-  {
-    grpc::ClientContext context;
-    v1::CalibrateResponse response;
-    auto writer = stub().Calibrate(&context, &response);
-    writer->WritesDone();
-    const grpc::Status s = writer->Finish();
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-    EXPECT_THAT(s.error_message(), HasSubstr("Calibrate is not implemented yet"));
   }
   {
     grpc::ClientContext context;
