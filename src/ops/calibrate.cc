@@ -342,7 +342,7 @@ absl::StatusOr<CalibrationResult> Calibrator::Finish() const {
       const bool magnitudes =
           symmetric || o.method == RangeMethod::kEntropy || o.method == RangeMethod::kAbsMean;
       const double h_lo = magnitudes ? 0.0 : lo, h_hi = magnitudes ? amax : hi;
-      const std::vector<uint64_t> coarse = fine.Rebin(magnitudes, h_lo, h_hi, o.num_bins);
+      const std::vector<double> coarse = fine.Rebin(magnitudes, h_lo, h_hi, o.num_bins);
       std::tie(clip_lo, clip_hi) =
           RangeFromHistogram(hist_rule, HistogramView{h_lo, h_hi, coarse}, lo, hi);
     }

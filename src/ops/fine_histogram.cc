@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
+#include <utility>
 
 namespace quantd {
 
@@ -59,16 +61,35 @@ void FineHistogram::Merge(const FineHistogram& other) {
   for (int64_t i = 0; i < bins(); ++i) counts_[i] += grown.counts_[i];
 }
 
-std::vector<uint64_t> FineHistogram::Rebin(bool magnitudes, double lo, double hi,
-                                           int64_t bins_out) const {
-  std::vector<uint64_t> out(bins_out, 0);
+std::vector<double> FineHistogram::Rebin(bool magnitudes, double lo, double hi,
+                                         int64_t bins_out) const {
+  std::vector<double> out(bins_out, 0.0);
   const int64_t half = bins() / 2;
   const double width = range() / static_cast<double>(half);
+  const double coarse = (hi - lo) / static_cast<double>(bins_out);
   for (int64_t i = 0; i < bins(); ++i) {
     if (counts_[i] == 0) continue;
-    double centre = (static_cast<double>(i - half) + 0.5) * width;
-    if (magnitudes) centre = std::fabs(centre);
-    out[HistogramBin(std::clamp(centre, lo, hi), lo, hi, bins_out)] += static_cast<uint64_t>(counts_[i]);
+    double a = static_cast<double>(i - half) * width, b = a + width;
+    if (magnitudes && b <= 0) std::tie(a, b) = std::pair(-b, -a);
+    const double count = static_cast<double>(counts_[i]);
+    if (!(coarse > 0)) {
+      out[0] += count;
+      continue;
+    }
+    // The fine bin's share of each coarse bin it overlaps, clamped to [lo, hi].
+    const double from = std::clamp(a, lo, hi), to = std::clamp(b, lo, hi);
+    if (to <= from) {
+      out[b <= lo ? 0 : bins_out - 1] += count;
+      continue;
+    }
+    const double outside = count * (1.0 - (to - from) / width);
+    if (outside > 0) out[a < lo ? 0 : bins_out - 1] += outside;
+    for (int64_t k = HistogramBin(from, lo, hi, bins_out); k < bins_out; ++k) {
+      const double k_lo = lo + static_cast<double>(k) * coarse;
+      if (k_lo >= to) break;
+      const double overlap = std::min(to, k_lo + coarse) - std::max(from, k_lo);
+      if (overlap > 0) out[k] += count * overlap / width;
+    }
   }
   return out;
 }

@@ -36,11 +36,13 @@ class FineHistogram {
   // larger range.
   void Merge(const FineHistogram& other);
 
-  // The counts re-binned onto `bins` equal bins over [0, amax] of |x|
-  // (magnitudes) or over [lo, hi] of x, each fine bin's count going to the
-  // coarse bin holding its centre: within one coarse bin of the exact
-  // histogram when a coarse bin is at least a fine one.
-  std::vector<uint64_t> Rebin(bool magnitudes, double lo, double hi, int64_t bins) const;
+  // The counts re-binned onto `bins` equal bins over [lo, hi] of |x|
+  // (magnitudes) or of x, each fine bin's count shared among the coarse
+  // bins it overlaps in proportion to the overlap (mass outside [lo, hi]
+  // goes to the end bins). Sharing, rather than giving each fine bin to one
+  // coarse bin, keeps the coarse histogram free of the comb that two
+  // incommensurate bin widths would leave.
+  std::vector<double> Rebin(bool magnitudes, double lo, double hi, int64_t bins) const;
 
  private:
   void GrowTo(int32_t exponent);

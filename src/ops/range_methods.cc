@@ -9,8 +9,8 @@
 namespace quantd {
 namespace {
 
-double Total(std::span<const uint64_t> counts) {
-  return static_cast<double>(std::accumulate(counts.begin(), counts.end(), uint64_t{0}));
+double Total(std::span<const double> counts) {
+  return std::accumulate(counts.begin(), counts.end(), 0.0);
 }
 
 double Center(HistogramView h, size_t bin) { return h.lo + (bin + 0.5) * h.bin_width(); }
@@ -39,7 +39,7 @@ double HistogramQuantile(HistogramView h, double fraction) {
   const double target = std::clamp(fraction, 0.0, 1.0) * total;
   double below = 0;
   for (size_t b = 0; b < h.counts.size(); ++b) {
-    const double c = static_cast<double>(h.counts[b]);
+    const double c = h.counts[b];
     if (c > 0 && below + c >= target) {
       return h.lo + (b + (target - below) / c) * h.bin_width();
     }
@@ -49,7 +49,7 @@ double HistogramQuantile(HistogramView h, double fraction) {
 }
 
 double EntropyThreshold(HistogramView magnitudes, int levels) {
-  const std::span<const uint64_t> hist = magnitudes.counts;
+  const std::span<const double> hist = magnitudes.counts;
   const int64_t bins = static_cast<int64_t>(hist.size());
   if (bins <= levels || Total(hist) == 0) return magnitudes.hi;
   // At most about 256 candidate thresholds, so that cost stays bins * 256.
@@ -60,7 +60,7 @@ double EntropyThreshold(HistogramView magnitudes, int levels) {
   for (int64_t i = levels; i <= bins; i += stride) {
     // The reference: the first i bins, the clipped outliers folded into the last.
     p.assign(hist.begin(), hist.begin() + i);
-    for (int64_t b = i; b < bins; ++b) p[i - 1] += static_cast<double>(hist[b]);
+    for (int64_t b = i; b < bins; ++b) p[i - 1] += hist[b];
     // The candidate: the first i bins merged into `levels` bins, each spread
     // evenly back over the source bins that were not empty.
     q.assign(i, 0.0);
@@ -71,7 +71,7 @@ double EntropyThreshold(HistogramView magnitudes, int levels) {
       double sum = 0;
       int64_t nonzero = 0;
       for (int64_t b = start; b < stop; ++b) {
-        sum += static_cast<double>(hist[b]);
+        sum += hist[b];
         nonzero += hist[b] != 0;
       }
       if (nonzero == 0) continue;
@@ -100,7 +100,7 @@ std::pair<float, float> MseRange(HistogramView h, bool magnitudes, const RoundTr
     const float lo = static_cast<float>(magnitudes ? -h.hi * a : h.lo * a);
     double sum = 0;
     for (size_t b = 0; b < h.counts.size() && sum < best_error; ++b) {
-      if (h.counts[b] != 0) sum += static_cast<double>(h.counts[b]) * error(Center(h, b), lo, hi);
+      if (h.counts[b] != 0) sum += h.counts[b] * error(Center(h, b), lo, hi);
     }
     // Strictly better only, so that ties keep the wider range.
     if (sum < best_error) {
@@ -128,8 +128,8 @@ std::vector<float> KMeansCentroids(HistogramView h, int k) {
       if (h.counts[b] == 0) continue;
       const double x = Center(h, b);
       while (j + 1 < k && std::fabs(centroids[j + 1] - x) < std::fabs(centroids[j] - x)) ++j;
-      sum[j] += static_cast<double>(h.counts[b]) * x;
-      weight[j] += static_cast<double>(h.counts[b]);
+      sum[j] += h.counts[b] * x;
+      weight[j] += h.counts[b];
     }
     bool moved = false;
     for (int c = 0; c < k; ++c) {

@@ -14,10 +14,11 @@
 namespace quantd {
 
 // counts.size() equal bins over [lo, hi]; the last bin holds hi itself.
+// Counts are doubles: re-binned histograms carry fractions of bins.
 struct HistogramView {
   double lo = 0;
   double hi = 0;
-  std::span<const uint64_t> counts;
+  std::span<const double> counts;
 
   double bin_width() const { return (hi - lo) / static_cast<double>(counts.size()); }
 };

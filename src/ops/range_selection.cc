@@ -154,14 +154,14 @@ absl::StatusOr<SlotRanges> SelectRanges(const QuantizeJob& job, const ElementFor
       std::vector<float> hist_lo(slots, 0.0f);
       if (!magnitudes) hist_lo = lo;
       const std::vector<float>& hist_hi = magnitudes ? amax : hi;
-      std::vector<uint64_t> counts;
+      std::vector<double> counts;
       QUANTD_RETURN_IF_ERROR(
           ObserveHistograms(tensor, magnitudes, hist_lo, hist_hi, bins, context, &counts));
       const HistogramRangeRule rule{job.range_method, symmetric, job.percentile, &format,
                                     ScaleRuleOf(job, format)};
       QUANTD_RETURN_IF_ERROR(ForEachSlot(slots, context, [&](int64_t c) {
         const HistogramView h{hist_lo[c], hist_hi[c],
-                              std::span<const uint64_t>(counts.data() + c * bins, bins)};
+                              std::span<const double>(counts.data() + c * bins, bins)};
         std::tie(r.lo[c], r.hi[c]) = RangeFromHistogram(rule, h, lo[c], hi[c]);
       }));
       break;
@@ -169,12 +169,12 @@ absl::StatusOr<SlotRanges> SelectRanges(const QuantizeJob& job, const ElementFor
     case RangeMethod::kKMeans: {
       const int k = format.codebook_size;
       const int64_t bins = std::clamp(largest, int64_t{4} * k, kMaxKMeansBins);
-      std::vector<uint64_t> counts;
+      std::vector<double> counts;
       QUANTD_RETURN_IF_ERROR(ObserveHistograms(tensor, /*magnitudes=*/false, lo, hi, bins,
                                                context, &counts));
       r.centroids.resize(slots * k);
       QUANTD_RETURN_IF_ERROR(ForEachSlot(slots, context, [&](int64_t c) {
-        const HistogramView h{lo[c], hi[c], std::span<const uint64_t>(counts.data() + c * bins, bins)};
+        const HistogramView h{lo[c], hi[c], std::span<const double>(counts.data() + c * bins, bins)};
         const std::vector<float> centroids = KMeansCentroids(h, k);
         std::copy(centroids.begin(), centroids.end(), r.centroids.begin() + c * k);
         r.lo[c] = -(r.hi[c] = amax[c]);

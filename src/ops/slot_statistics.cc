@@ -94,7 +94,7 @@ absl::Status ObserveAbsMeans(const SlotTensor& t, const std::vector<float>& amax
 
 absl::Status ObserveHistograms(const SlotTensor& t, bool magnitudes, const std::vector<float>& lo,
                                const std::vector<float>& hi, int64_t bins,
-                               const ExecutionContext& context, std::vector<uint64_t>* counts) {
+                               const ExecutionContext& context, std::vector<double>* counts) {
   const int64_t slots = t.layout.slots();
   const int workers = WorkerCount(context);
   std::vector<uint64_t> partial(workers * slots * bins, 0);
@@ -106,9 +106,11 @@ absl::Status ObserveHistograms(const SlotTensor& t, bool magnitudes, const std::
     });
   });
   if (!status.ok()) return status;
-  counts->assign(partial.begin(), partial.begin() + slots * bins);
-  for (int w = 1; w < workers; ++w) {
-    for (int64_t k = 0; k < slots * bins; ++k) (*counts)[k] += partial[w * slots * bins + k];
+  counts->assign(slots * bins, 0.0);
+  for (int64_t k = 0; k < slots * bins; ++k) {
+    uint64_t total = 0;
+    for (int w = 0; w < workers; ++w) total += partial[w * slots * bins + k];
+    (*counts)[k] = static_cast<double>(total);
   }
   return absl::OkStatus();
 }

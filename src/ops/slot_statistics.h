@@ -57,7 +57,7 @@ absl::Status ObserveAbsMeans(const SlotTensor& t, const std::vector<float>& amax
 // slot c's at c * bins.
 absl::Status ObserveHistograms(const SlotTensor& t, bool magnitudes, const std::vector<float>& lo,
                                const std::vector<float>& hi, int64_t bins,
-                               const ExecutionContext& context, std::vector<uint64_t>* counts);
+                               const ExecutionContext& context, std::vector<double>* counts);
 
 }  // namespace quantd
 
