@@ -96,7 +96,9 @@ def setUpModule():
         bad.shape[0] = 3
         expect_error(grpc.StatusCode.INVALID_ARGUMENT, stub.Quantize,
                      pb.QuantizeRequest(input=bad, options=pb.QuantizeOptions(dtype=pb.DTYPE_INT8)))
-        expect_error(grpc.StatusCode.UNIMPLEMENTED, stub.Calibrate, iter([pb.CalibrateRequest()]))
+        expect_error(grpc.StatusCode.UNIMPLEMENTED, stub.QuantizedMatMul, pb.MatMulRequest())
+        stub.Calibrate(iter([pb.CalibrateRequest(options=pb.CalibrateOptions(dtype=pb.DTYPE_INT8)),
+                             pb.CalibrateRequest(batch=tensor(x))]))
         if not provoke_pool_rejection(server, stub):
             raise RuntimeError("the kernel pool never refused a request")
         PAGE = parse_page(page_of(server))
