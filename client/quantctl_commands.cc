@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "client/npy.h"
 #include "client/proto_text.h"
@@ -66,6 +67,18 @@ Commands:
                                         error budget for --dtype=auto, which
                                         picks the fewest bits that meet it
               Prints the error statistics of x against x'.
+  calibrate   Calibrate on float .npy batches, named after the flags; they
+              are read and sent one at a time.
+                --method=minmax|moving_average_minmax|percentile|entropy|mse|
+                         absmax|absmean
+                --dtype=int8 --scheme --granularity --axis --group_size
+                --full_range --scale_dtype      the target, as for quantize
+                --num_bins=N --percentile=P --averaging_constant=C
+                --out=p.params.json     the params (feed quantize --params)
+                --state_out=s.json      the observer state, for --merge later
+                --merge=a.json,b.json   states of other streams, folded in
+              Prints the values and batches seen and each slot's observed and
+              clip range.
   analyze     The error and size of the default sweep of formats (binary to
               BF16, with MX and per-group variants) on a float .npy array.
                 --in=x.npy
@@ -109,6 +122,9 @@ constexpr FlagSpec kFlags[] = {
     {"dequantized", true},  {"output_dtype", true},
     {"min_sqnr_db", true},  {"max_mse", true},
     {"max_abs_error", true}, {"min_cosine_similarity", true},
+    {"method", true},       {"num_bins", true},
+    {"averaging_constant", true}, {"state_out", true},
+    {"merge", true},
 };
 
 constexpr absl::string_view kGlobalFlags[] = {
@@ -150,13 +166,24 @@ absl::Status WriteTextFile(const std::string& path, absl::string_view contents) 
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::QuantParams> ReadParams(const std::string& path) {
+// A message from its protobuf JSON file.
+template <typename Message>
+absl::StatusOr<Message> ReadJsonMessage(const std::string& path) {
   QUANTD_ASSIGN_OR_RETURN(std::string json, ReadTextFile(path));
-  v1::QuantParams params;
-  if (absl::Status status = MessageFromJson(json, &params); !status.ok()) {
+  Message message;
+  if (absl::Status status = MessageFromJson(json, &message); !status.ok()) {
     return absl::Status(status.code(), absl::StrCat(path, ": ", status.message()));
   }
-  return params;
+  return message;
+}
+
+absl::StatusOr<v1::QuantParams> ReadParams(const std::string& path) {
+  return ReadJsonMessage<v1::QuantParams>(path);
+}
+
+absl::Status WriteJsonMessage(const std::string& path, const google::protobuf::Message& message) {
+  QUANTD_ASSIGN_OR_RETURN(std::string json, MessageToJson(message));
+  return WriteTextFile(path, json);
 }
 
 std::string Describe(const NpyArray& array) {
@@ -358,6 +385,83 @@ Prepared PrepareAnalyze(const ParsedArgs& args, std::shared_ptr<const QuantdClie
   return [client, in = *in, &out] { return RunAnalyze(*client, in, out); };
 }
 
+// --- calibrate ---------------------------------------------------------
+
+struct CalibrateCommand {
+  std::vector<std::string> batches;
+  v1::CalibrateOptions options;
+  std::vector<std::string> merge;
+  std::string out;
+  std::optional<std::string> state_out;
+};
+
+absl::Status RunCalibrate(const QuantdClient& client, const CalibrateCommand& command,
+                          std::ostream& out) {
+  v1::CalibrateOptions options = command.options;
+  for (const std::string& path : command.merge) {
+    QUANTD_ASSIGN_OR_RETURN(*options.add_merge(), ReadJsonMessage<v1::CalibrationState>(path));
+  }
+  size_t next = 0;
+  QUANTD_ASSIGN_OR_RETURN(
+      v1::CalibrateResponse response,
+      client.Calibrate(options, [&]() -> absl::StatusOr<std::optional<v1::Tensor>> {
+        if (next == command.batches.size()) return std::nullopt;
+        return ReadFloatTensor(command.batches[next++]);
+      }));
+  QUANTD_RETURN_IF_ERROR(WriteJsonMessage(command.out, response.params()));
+  out << "wrote " << command.out << "\n";
+  if (command.state_out) {
+    QUANTD_RETURN_IF_ERROR(WriteJsonMessage(*command.state_out, response.state()));
+    out << "wrote " << *command.state_out << "\n";
+  }
+  const v1::CalibrationStats& stats = response.stats();
+  out << "values_seen   " << stats.values_seen() << "\nbatches_seen  " << stats.batches_seen()
+      << "\n";
+  for (int s = 0; s < stats.observed_min_size(); ++s) {
+    out << absl::StrFormat("slot %d  observed [%.9g, %.9g]  clip [%.9g, %.9g]\n", s,
+                           stats.observed_min(s), stats.observed_max(s), stats.clip_min(s),
+                           stats.clip_max(s));
+  }
+  return absl::OkStatus();
+}
+
+Prepared PrepareCalibrate(const ParsedArgs& args, std::shared_ptr<const QuantdClient> client,
+                          std::ostream& out) {
+  auto command = std::make_shared<CalibrateCommand>();
+  command->batches.assign(args.positional().begin() + 1, args.positional().end());
+  if (command->batches.empty() && !args.Has("merge")) {
+    return UsageError{"calibrate needs batch files (x1.npy x2.npy ...) or --merge"};
+  }
+  absl::StatusOr<std::string> out_path = args.GetRequiredString("out");
+  if (!out_path.ok()) return UsageError{std::string(out_path.status().message())};
+  command->out = *out_path;
+  command->state_out = args.GetString("state_out");
+  if (std::optional<std::string> merge = args.GetString("merge")) {
+    command->merge = absl::StrSplit(*merge, ',', absl::SkipEmpty());
+  }
+  // The target flags mean what they mean for quantize.
+  absl::StatusOr<v1::QuantizeOptions> target = QuantizeOptionsFromArgs(args);
+  if (!target.ok()) return UsageError{std::string(target.status().message())};
+  v1::CalibrateOptions& o = command->options;
+  o.set_dtype(target->dtype());
+  o.set_scheme(target->scheme());
+  o.set_granularity(target->granularity());
+  o.set_axis(target->axis());
+  o.set_group_size(target->group_size());
+  o.set_full_range(target->full_range());
+  o.set_scale_dtype(target->scale_dtype());
+  o.set_percentile(target->percentile());
+  absl::Status status = SetEnum<v1::RangeMethod>(args, "method", [&](v1::RangeMethod v) { o.set_method(v); });
+  absl::StatusOr<std::optional<int32_t>> bins = args.GetInt32("num_bins");
+  absl::StatusOr<std::optional<double>> constant = args.GetDouble("averaging_constant");
+  for (const absl::Status& s : {status, bins.status(), constant.status()}) {
+    if (!s.ok()) return UsageError{std::string(s.message())};
+  }
+  if (bins->has_value()) o.set_num_bins(**bins);
+  if (constant->has_value()) o.set_averaging_constant(**constant);
+  return [client, command, &out] { return RunCalibrate(*client, *command, out); };
+}
+
 // --- dequantize --------------------------------------------------------
 
 struct DequantizeCommand {
@@ -406,6 +510,7 @@ struct Command {
   absl::string_view name;
   std::vector<absl::string_view> flags;  // Besides the global ones.
   Prepared (*prepare)(const ParsedArgs&, std::shared_ptr<const QuantdClient>, std::ostream&);
+  bool takes_files = false;  // Positional arguments after the name.
 };
 
 const std::vector<Command>& Commands() {
@@ -418,6 +523,11 @@ const std::vector<Command>& Commands() {
        "min_cosine_similarity"},
        &PrepareQuantize},
       {"analyze", {"in"}, &PrepareAnalyze},
+      {"calibrate",
+       {"out", "dtype", "scheme", "granularity", "axis", "group_size", "full_range",
+        "scale_dtype", "percentile", "method", "num_bins", "averaging_constant", "state_out",
+        "merge"},
+       &PrepareCalibrate, /*takes_files=*/true},
       {"dequantize", {"in", "params", "out", "output_dtype"}, &PrepareDequantize},
   };
   return *commands;
@@ -507,14 +617,14 @@ int RunQuantctl(absl::Span<const std::string> argv, std::ostream& out, std::ostr
     err << kUsage;
     return kExitUsage;
   }
-  if (positional.size() > 1) {
-    return Usage(err, absl::StrCat("unexpected argument '", positional[1], "'"));
-  }
   const Command* command = nullptr;
   for (const Command& candidate : Commands()) {
     if (candidate.name == positional[0]) command = &candidate;
   }
   if (command == nullptr) return Usage(err, absl::StrCat("unknown command '", positional[0], "'"));
+  if (positional.size() > 1 && !command->takes_files) {
+    return Usage(err, absl::StrCat("unexpected argument '", positional[1], "'"));
+  }
   for (const std::string& name : args->Names()) {
     const bool applies =
         absl::c_linear_search(kGlobalFlags, name) || absl::c_linear_search(command->flags, name);

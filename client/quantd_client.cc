@@ -93,6 +93,35 @@ absl::StatusOr<v1::AnalyzeResponse> QuantdClient::Analyze(const v1::AnalyzeReque
   return response;
 }
 
+absl::StatusOr<v1::CalibrateResponse> QuantdClient::Calibrate(
+    const v1::CalibrateOptions& options,
+    const std::function<absl::StatusOr<std::optional<v1::Tensor>>()>& next_batch) const {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  v1::CalibrateResponse response;
+  std::unique_ptr<grpc::ClientWriter<v1::CalibrateRequest>> writer =
+      stub_->Calibrate(&context, &response);
+  v1::CalibrateRequest request;
+  *request.mutable_options() = options;
+  bool open = writer->Write(request);
+  request.Clear();
+  while (open) {
+    absl::StatusOr<std::optional<v1::Tensor>> batch = next_batch();
+    if (!batch.ok()) {
+      context.TryCancel();
+      writer->Finish();
+      return batch.status();
+    }
+    if (!batch->has_value()) break;
+    request.mutable_batch()->Swap(&**batch);
+    open = writer->Write(request);
+    request.Clear();
+  }
+  writer->WritesDone();
+  QUANTD_RETURN_IF_ERROR(ToAbslStatus(writer->Finish()));
+  return response;
+}
+
 absl::StatusOr<v1::DequantizeResponse> QuantdClient::Dequantize(
     const v1::DequantizeRequest& request) const {
   grpc::ClientContext context;

@@ -7,7 +7,9 @@
 #include <grpcpp/support/status.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -57,6 +59,11 @@ class QuantdClient {
   absl::StatusOr<v1::QuantizeResponse> Quantize(const v1::QuantizeRequest& request) const;
   absl::StatusOr<v1::DequantizeResponse> Dequantize(const v1::DequantizeRequest& request) const;
   absl::StatusOr<v1::AnalyzeResponse> Analyze(const v1::AnalyzeRequest& request) const;
+  // Streams options, then every batch `next_batch` yields until it yields
+  // nullopt; batches are produced one at a time, so a client holds one.
+  absl::StatusOr<v1::CalibrateResponse> Calibrate(
+      const v1::CalibrateOptions& options,
+      const std::function<absl::StatusOr<std::optional<v1::Tensor>>()>& next_batch) const;
 
   const ClientOptions& options() const { return options_; }
 

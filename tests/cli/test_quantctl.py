@@ -254,6 +254,38 @@ class QuantctlTest(unittest.TestCase):
         self.assertIn("float8_e4m3fn g32 e8m0", result.stdout)
         self.assertTrue(any(line.rstrip().endswith("*") for line in lines[1:]))
 
+    def test_calibrate_then_quantize_then_dequantize(self):
+        paths = []
+        for b in range(4):
+            path = self.path(f"batch{b}.npy")
+            np.save(path, (self.rng.standard_normal((8, 32)) * (1 + b)).astype(F32))
+            paths.append(path)
+        params = self.path("p.params.json")
+        result = self.quantctl("calibrate", "--method", "entropy", "--dtype", "int8",
+                               "--out", params, "--state_out", self.path("all.json"), *paths)
+        self.assertIn("values_seen   1024", result.stdout)
+        self.assertIn("batches_seen  4", result.stdout)
+        with open(params) as f:
+            self.assertEqual(json.load(f)["dtype"], "DTYPE_INT8")
+        q = self.path("q.npy")
+        self.quantctl("quantize", "--in", paths[0], "--out", q, "--params", params)
+        self.quantctl("dequantize", "--in", q, "--params", params, "--out", self.path("x2.npy"))
+        # Two streams merged give the one stream's params.
+        self.quantctl("calibrate", "--method", "entropy", "--out", self.path("a.params.json"),
+                      "--state_out", self.path("a.json"), paths[3], paths[1])
+        self.quantctl("calibrate", "--method", "entropy", "--out", self.path("b.params.json"),
+                      "--state_out", self.path("b.json"), paths[2], paths[0])
+        self.quantctl("calibrate", "--method", "entropy", "--out", self.path("m.params.json"),
+                      "--merge", f"{self.path('b.json')},{self.path('a.json')}")
+        with open(params) as f, open(self.path("m.params.json")) as g:
+            self.assertEqual(json.load(f)["scales"], json.load(g)["scales"])
+        # A batch with a different channel count is named.
+        np.save(self.path("odd.npy"), np.ones((3, 5), F32))
+        result = self.quantctl("calibrate", "--granularity", "per_channel", "--axis", "1",
+                               "--out", self.path("x.json"), paths[0], self.path("odd.npy"), expect=1)
+        self.assertIn("batch 1", result.stderr)
+        self.quantctl("calibrate", "--out", params, expect=2)  # No batches, no merge.
+
     def test_quantize_int8_per_channel(self):
         x = (self.rng.standard_normal((3, 5, 4)) * [[[1]], [[10]], [[0.01]]]).astype(F32)
         x[:, 2, :] = 0  # An all-zero channel along axis 1: scale 1.
