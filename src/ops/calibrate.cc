@@ -13,6 +13,7 @@
 #include "kernels/kernels.h"
 #include "kernels/slot_spans.h"
 #include "ops/fine_histogram.h"
+#include "ops/histogram_observer.h"
 #include "ops/parallel.h"
 #include "ops/range_selection.h"
 #include "ops/scale_selection.h"
@@ -175,13 +176,20 @@ absl::Status Calibrator::AddBatch(const TensorView& batch, int64_t index,
   if (*count == 0) return absl::OkStatus();
 
   const SlotTensor tensor{FloatSource{batch.dtype, batch.data.data()}, *count, layout};
+  const int64_t slots = layout.slots();
   std::vector<float> mins, maxs;
   FirstNonFinite bad(*count);
-  QUANTD_RETURN_IF_ERROR(
-      ObserveMinMax(tensor, SelectKernels(context.max_isa), context, &bad, &mins, &maxs));
+  std::vector<FineHistogram> hists;
+  if (uses_histograms()) {
+    // Copies, so that a bad batch leaves the state as it was.
+    for (const CalibrationHistogram& h : state_.histograms) hists.emplace_back(h.range_exponent, h.counts);
+    QUANTD_RETURN_IF_ERROR(ObserveIntoHistograms(tensor, context, &bad, &hists, &mins, &maxs));
+  } else {
+    QUANTD_RETURN_IF_ERROR(
+        ObserveMinMax(tensor, SelectKernels(context.max_isa), context, &bad, &mins, &maxs));
+  }
   if (bad.found()) return WithBatch(index, bad.Error(tensor.src, "batch.data"));
 
-  const int64_t slots = layout.slots();
   if (state_.options.method == RangeMethod::kMovingAverageMinMax) {
     // As torch.ao's MovingAverage observers, in float32: the first batch
     // sets the range, each later one moves it by c times the difference.
@@ -203,46 +211,10 @@ absl::Status Calibrator::AddBatch(const TensorView& batch, int64_t index,
       state_.observed_max[s] = std::max(state_.observed_max[s], maxs[s]);
     }
   }
-  state_.values_seen += *count;
-  if (!uses_histograms()) return absl::OkStatus();
-
-  // Grow each slot's range to cover the batch, then count the batch into
-  // per-worker histograms (integer counts: any order gives the same sums).
-  std::vector<FineHistogram> hists;
-  std::vector<double> scale(slots);
-  for (int64_t s = 0; s < slots; ++s) {
-    CalibrationHistogram& h = state_.histograms[s];
-    FineHistogram f(h.range_exponent, std::move(h.counts));
-    f.Cover(std::max(std::fabs(mins[s]), std::fabs(maxs[s])));
-    scale[s] = std::ldexp(1.0, std::countr_zero(static_cast<uint64_t>(f.bins() / 2)) - f.range_exponent());
-    hists.push_back(std::move(f));
-  }
-  const int64_t bins = hists.empty() ? 0 : hists[0].bins();
-  const int64_t half = bins / 2;
-  const int workers = WorkerCount(context);
-  std::vector<int64_t> partial(workers * slots * bins, 0);
-  QUANTD_RETURN_IF_ERROR(RunBlocks(context, BlockCount(*count), [&](int64_t block, int worker) {
-    int64_t* mine = partial.data() + worker * slots * bins;
-    ForEachSlotSpan(layout, block * kBlockElements, BlockEnd(*count, block), [&](SlotSpan span) {
-      for (int64_t k = 0; k < span.count; ++k) {
-        const int64_t s = span.slot + k * span.stride;
-        const double x = static_cast<float>(LoadFloatElement(batch.dtype, batch.data.data(), span.start + k));
-        // x * scale is x / w exactly (w a power of two); x == R goes last.
-        const int64_t bin = std::min(half + static_cast<int64_t>(std::floor(x * scale[s])), bins - 1);
-        ++mine[s * bins + bin];
-      }
-      return true;
-    });
-  }));
-  for (int64_t s = 0; s < slots; ++s) {
-    for (int w = 0; w < workers; ++w) {
-      const int64_t* mine = partial.data() + (w * slots + s) * bins;
-      for (int64_t b = 0; b < bins; ++b) {
-        if (mine[b] != 0) hists[s].Add(b, mine[b]);
-      }
-    }
+  for (int64_t s = 0; s < static_cast<int64_t>(hists.size()); ++s) {
     state_.histograms[s] = {hists[s].range_exponent(), hists[s].counts()};
   }
+  state_.values_seen += *count;
   return absl::OkStatus();
 }
 
