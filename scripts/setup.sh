@@ -7,7 +7,7 @@ set -euo pipefail
 BUILD_PACKAGES=(
   g++ cmake make
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  libabsl-dev prometheus-cpp-dev libboost-dev
+  libabsl-dev prometheus-cpp-dev libboost-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # The Python tests compare with PyTorch; promtool checks the metrics page;
