@@ -11,8 +11,9 @@ BUILD_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # The Python tests compare with PyTorch; promtool checks the metrics page;
-# yamllint checks the Kubernetes manifests.
-TEST_PACKAGES=(python3 python3-grpcio python3-numpy python3-torch prometheus yamllint)
+# yamllint checks the Kubernetes manifests; openssl makes the TLS tests'
+# certificates.
+TEST_PACKAGES=(python3 python3-grpcio python3-numpy python3-torch prometheus yamllint openssl)
 
 quantd_install_packages() {
   local missing=()
