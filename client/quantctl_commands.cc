@@ -18,7 +18,6 @@
 
 #include "absl/algorithm/container.h"
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -98,7 +97,15 @@ Global flags:
   --timeout=DURATION        per call, e.g. 30s or 2m (default 60s)
   --max_message_bytes=N     largest message sent or received (default 256 MiB)
   --lb_policy=NAME          gRPC load balancing, e.g. round_robin
-  --auth_token_file=FILE    send "authorization: Bearer <token>"
+  --auth_token_file=FILE    send "authorization: Bearer <token>" with the
+                            token in FILE (surrounding whitespace ignored)
+  --tls                     connect over TLS, trusting the system's CAs
+  --tls_ca=FILE             connect over TLS, trusting the CAs in FILE (PEM)
+  --tls_cert=FILE --tls_key=FILE
+                            client certificate and key (PEM), for servers
+                            that require one (mutual TLS); implies TLS
+  --tls_server_name=NAME    the name to verify in the server's certificate
+                            instead of the target's host; implies TLS
 
 Exit status: 0 success, 1 failure (printed as "quantctl: CODE: message"),
 2 usage error.
@@ -110,6 +117,9 @@ constexpr FlagSpec kFlags[] = {
     {"help", false},        {"target", true},
     {"timeout", true},      {"max_message_bytes", true},
     {"lb_policy", true},    {"auth_token_file", true},
+    {"tls", false},         {"tls_ca", true},
+    {"tls_cert", true},     {"tls_key", true},
+    {"tls_server_name", true},
     {"service", true},      {"in", true},
     {"out", true},          {"dtype", true},
     {"scheme", true},       {"granularity", true},
@@ -128,7 +138,8 @@ constexpr FlagSpec kFlags[] = {
 };
 
 constexpr absl::string_view kGlobalFlags[] = {
-    "help", "target", "timeout", "max_message_bytes", "lb_policy", "auth_token_file"};
+    "help",     "target",   "timeout", "max_message_bytes", "lb_policy",      "auth_token_file",
+    "tls",      "tls_ca",   "tls_cert", "tls_key",          "tls_server_name"};
 
 // Quantize flags that choose the target and the range: --params replaces them.
 constexpr absl::string_view kTargetFlags[] = {
@@ -248,6 +259,17 @@ absl::StatusOr<ClientOptions> ClientOptionsFromArgs(const ParsedArgs& args) {
   if (std::optional<std::string> lb = args.GetString("lb_policy")) {
     options.load_balancing_policy = *lb;
   }
+  QUANTD_ASSIGN_OR_RETURN(options.tls.enabled, args.GetBool("tls"));
+  options.tls.ca_file = args.GetString("tls_ca").value_or("");
+  options.tls.cert_file = args.GetString("tls_cert").value_or("");
+  options.tls.key_file = args.GetString("tls_key").value_or("");
+  options.tls.server_name = args.GetString("tls_server_name").value_or("");
+  if (options.tls.cert_file.empty() != options.tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        options.tls.cert_file.empty() ? "--tls_key is given without --tls_cert: mutual TLS needs both"
+                                      : "--tls_cert is given without --tls_key: mutual TLS needs both");
+  }
+  options.auth_token_file = args.GetString("auth_token_file").value_or("");
   return options;
 }
 
@@ -635,13 +657,14 @@ int RunQuantctl(absl::Span<const std::string> argv, std::ostream& out, std::ostr
 
   absl::StatusOr<ClientOptions> options = ClientOptionsFromArgs(*args);
   if (!options.ok()) return Usage(err, options.status().message());
-  if (std::optional<std::string> token_file = args->GetString("auth_token_file")) {
-    absl::StatusOr<std::string> token = ReadTextFile(*token_file);
-    if (!token.ok()) return Failure(err, token.status());
-    options->auth_token = std::string(absl::StripAsciiWhitespace(*token));
-  }
   absl::StatusOr<std::unique_ptr<QuantdClient>> client = QuantdClient::Create(*options);
-  if (!client.ok()) return Usage(err, client.status().message());
+  if (!client.ok()) {
+    // Bad option values (an empty token file among them) are usage errors;
+    // a TLS or token file that cannot be read is a failure of the run.
+    return client.status().code() == absl::StatusCode::kInvalidArgument
+               ? Usage(err, client.status().message())
+               : Failure(err, client.status());
+  }
 
   Prepared prepared = command->prepare(*args, std::move(*client), out);
   if (const UsageError* usage = std::get_if<UsageError>(&prepared)) {

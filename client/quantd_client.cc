@@ -36,19 +36,28 @@ absl::StatusOr<std::unique_ptr<QuantdClient>> QuantdClient::Create(const ClientO
     return absl::InvalidArgumentError(
         absl::StrCat("the timeout must be positive, not ", absl::FormatDuration(options.timeout)));
   }
+  if (!options.auth_token.empty() && !options.auth_token_file.empty()) {
+    return absl::InvalidArgumentError("give auth_token or auth_token_file, not both");
+  }
+  ClientOptions resolved = options;
+  if (!options.auth_token_file.empty()) {
+    QUANTD_ASSIGN_OR_RETURN(resolved.auth_token, ReadAuthTokenFile(options.auth_token_file));
+  }
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
   args.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   if (!options.load_balancing_policy.empty()) {
     args.SetLoadBalancingPolicyName(options.load_balancing_policy);
   }
+  QUANTD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                          MakeChannelCredentials(options.tls, &args));
   std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
+      grpc::CreateCustomChannel(options.target, credentials, args);
   if (channel == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot create a channel to '", options.target, "'"));
   }
-  return std::unique_ptr<QuantdClient>(new QuantdClient(options, std::move(channel)));
+  return std::unique_ptr<QuantdClient>(new QuantdClient(std::move(resolved), std::move(channel)));
 }
 
 QuantdClient::QuantdClient(ClientOptions options, std::shared_ptr<grpc::Channel> channel)

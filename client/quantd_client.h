@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/client_credentials.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "quantd/v1/quantd.grpc.pb.h"
 #include "quantd/v1/quantd.pb.h"
@@ -36,8 +37,13 @@ struct ClientOptions {
   // address a DNS name resolves to (replicas behind a headless Service);
   // empty keeps gRPC's default (pick_first).
   std::string load_balancing_policy;
-  // When set, sent as "authorization: Bearer <token>" (quantd --auth_token_file).
+  // Plaintext unless TLS is asked for (see TlsOptions).
+  TlsOptions tls;
+  // When set, sent as "authorization: Bearer <token>" on every call
+  // (quantd --auth_token_file). auth_token_file reads it from a file
+  // instead (surrounding whitespace stripped); give one or the other.
   std::string auth_token;
+  std::string auth_token_file;
 };
 
 // gRPC and absl share the canonical code numbers, so this is a cast that
@@ -47,8 +53,9 @@ absl::Status ToAbslStatus(const grpc::Status& status);
 // Thread-safe: calls may be made from any number of threads at once.
 class QuantdClient {
  public:
-  // Checks the options and creates the channel. Connecting is lazy: an
-  // unreachable server shows up as UNAVAILABLE on the first call.
+  // Checks the options, reads the TLS and token files, and creates the
+  // channel. Connecting is lazy: an unreachable server, or a TLS handshake
+  // that fails, shows up as UNAVAILABLE on the first call.
   static absl::StatusOr<std::unique_ptr<QuantdClient>> Create(const ClientOptions& options);
 
   // Whether `service` is SERVING: "" is liveness, kQuantizerServiceName

@@ -7,13 +7,14 @@ set -euo pipefail
 BUILD_PACKAGES=(
   g++ cmake make
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  libabsl-dev prometheus-cpp-dev libboost-dev
+  libabsl-dev prometheus-cpp-dev libboost-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # The Python tests compare with PyTorch; promtool checks the metrics page and
 # the alert rules; yamllint and python3-yaml read deploy/; Node.js runs the
-# deployment checks' npm tools (tests/deploy/package.json).
-TEST_PACKAGES=(python3 python3-grpcio python3-numpy python3-torch python3-yaml prometheus yamllint nodejs)
+# deployment checks' npm tools (tests/deploy/package.json); openssl makes the
+# TLS tests' certificates.
+TEST_PACKAGES=(python3 python3-grpcio python3-numpy python3-torch python3-yaml prometheus yamllint nodejs openssl)
 
 quantd_install_packages() {
   local missing=()

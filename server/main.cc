@@ -8,6 +8,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "quantd/malloc_tuning.h"
 #include "server/log.h"
 #include "server/quantd_server.h"
@@ -27,6 +28,30 @@ ABSL_FLAG(std::string, isa, "auto",
           "avx2 or scalar; the CPU may cap it further");
 ABSL_FLAG(int, shutdown_grace_seconds, 20,
           "on SIGTERM, how long RPCs in flight may take to finish");
+
+// Security (API.md, "Security"); the metrics port stays plain HTTP.
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve gRPC over TLS (needs --tls_key)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert (unencrypted)");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificates: require client certificates signed by them (mutual TLS)");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "file holding a token that every quantd.v1.Quantizer call must send as "
+          "'authorization: Bearer <token>' (surrounding whitespace is ignored)");
+
+// Limits: beyond them calls get RESOURCE_EXHAUSTED (or DEADLINE_EXCEEDED).
+ABSL_FLAG(int64_t, max_concurrent_rpcs, 256,
+          "quantd.v1.Quantizer calls running at once (streams included); 0 = no limit");
+ABSL_FLAG(int64_t, max_server_memory_bytes, int64_t{2} << 30,
+          "bytes of tensors that calls in flight may hold, and the bound of gRPC's own buffers; "
+          "0 = no limit, else at least twice --max_message_bytes");
+ABSL_FLAG(absl::Duration, max_rpc_duration, absl::Minutes(10),
+          "the longest any quantd.v1.Quantizer call may run, whatever deadline the client set "
+          "(e.g. 30s, 10m; inf = no limit)");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(5),
+          "after this a connection is sent GOAWAY so that clients reconnect and re-resolve the "
+          "name (new replicas get traffic); inf = never");
+ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Minutes(10),
+          "how long calls on a connection past its age may still run; inf = as long as they take");
 
 int main(int argc, char** argv) {
   quantd::TuneMallocForLargeMessages();
@@ -48,6 +73,15 @@ int main(int argc, char** argv) {
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.max_pending_tasks = absl::GetFlag(FLAGS_max_pending_tasks);
   options.reflection = absl::GetFlag(FLAGS_reflection);
+  options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key = absl::GetFlag(FLAGS_tls_key);
+  options.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  options.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
+  options.max_concurrent_rpcs = absl::GetFlag(FLAGS_max_concurrent_rpcs);
+  options.max_server_memory_bytes = absl::GetFlag(FLAGS_max_server_memory_bytes);
+  options.max_rpc_duration = absl::GetFlag(FLAGS_max_rpc_duration);
+  options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  options.max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace);
   if (const std::string isa = absl::GetFlag(FLAGS_isa); isa != "auto") {
     auto parsed = quantd::ParseIsa(isa);
     if (!parsed.ok()) {

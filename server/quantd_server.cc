@@ -2,6 +2,7 @@
 #include "server/quantd_server.h"
 
 #include <climits>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -14,8 +15,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "kernels/kernels.h"
+#include "quantd/status_macros.h"
+#include "server/bearer_token.h"
 #include "server/log.h"
 #include "server/metrics_interceptor.h"
+#include "server/server_limits.h"
+#include "server/tls_credentials.h"
 
 namespace quantd::server {
 namespace {
@@ -46,6 +51,16 @@ absl::StatusOr<std::unique_ptr<QuantdServer>> QuantdServer::Start(const ServerOp
     return absl::InvalidArgumentError(
         absl::StrCat("--threads = ", options.threads, " must be 0 (the cores) or positive"));
   }
+  QUANTD_RETURN_IF_ERROR(ValidateLimits(options));
+  // Files are checked before any port is bound, so a bad one is the only
+  // thing the start-up reports.
+  const TlsFiles tls{options.tls_cert, options.tls_key, options.tls_client_ca};
+  QUANTD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                          MakeServerCredentials(tls));
+  std::optional<BearerToken> token;
+  if (!options.auth_token_file.empty()) {
+    QUANTD_ASSIGN_OR_RETURN(token, BearerToken::FromFile(options.auth_token_file));
+  }
   std::unique_ptr<QuantdServer> s(new QuantdServer());
   const int threads = options.threads > 0
                           ? options.threads
@@ -69,13 +84,17 @@ absl::StatusOr<std::unique_ptr<QuantdServer>> QuantdServer::Start(const ServerOp
   s->pool_ = std::make_unique<KernelPool>(threads, max_pending);
   s->metrics_->pool_threads.Set(threads);
   s->service_ = std::make_unique<QuantizerService>(s->pool_.get(), isa, s->metrics_.get());
+  s->gate_ = std::make_unique<CallGate>(CallLimitsOf(options), std::move(token), s->metrics_.get());
+  s->gated_service_ = std::make_unique<GatedQuantizerService>(s->gate_.get(), s->service_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   if (!options.reflection) builder.SetOption(std::make_unique<WithoutReflection>());
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s->grpc_port_);
-  builder.RegisterService(s->service_.get());
+  builder.AddListeningPort(options.listen, credentials, &s->grpc_port_);
+  builder.RegisterService(s->gated_service_.get());
+  builder.SetContextAllocator(s->gate_->NewContextAllocator());
+  ApplyTransportLimits(options, &builder);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
@@ -93,6 +112,9 @@ absl::StatusOr<std::unique_ptr<QuantdServer>> QuantdServer::Start(const ServerOp
                    "), metrics on port ", s->metrics_port_, " (", options.metrics_listen,
                    "), ", threads, " kernel threads, kernels ", IsaName(isa), " (CPU supports ",
                    IsaName(DetectedIsa()), ")"));
+  Log(absl::StrCat("quantd: gRPC over ", DescribeTransport(tls), "; bearer token ",
+                   options.auth_token_file.empty() ? "not required" : "required",
+                   " on quantd.v1.Quantizer; limits: ", DescribeLimits(options)));
   return s;
 }
 

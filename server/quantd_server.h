@@ -11,6 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "quantd/kernel_pool.h"
+#include "server/call_gate.h"
+#include "server/gated_quantizer_service.h"
 #include "server/metrics.h"
 #include "server/quantizer_service.h"
 #include "server/server_options.h"
@@ -19,13 +21,15 @@ namespace quantd::server {
 
 class QuantdServer {
  public:
-  // Starts serving; fails when a port cannot be bound or an option is bad.
+  // Starts serving; fails when a port cannot be bound, an option is bad, or
+  // a TLS or token file cannot be used (the message names the flag).
   static absl::StatusOr<std::unique_ptr<QuantdServer>> Start(const ServerOptions& options);
   ~QuantdServer();  // Drains with no grace if Drain was not called.
 
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
   const Metrics& metrics() const { return *metrics_; }
+  const CallGate& gate() const { return *gate_; }
 
   // Readiness turns NOT_SERVING, new RPCs are refused, RPCs in flight get
   // up to `grace` to finish (then they are cancelled); returns when all
@@ -39,6 +43,10 @@ class QuantdServer {
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::unique_ptr<KernelPool> pool_;
   std::unique_ptr<QuantizerService> service_;
+  // Declared before server_ so that they outlive it: the server's calls
+  // hold their gate through their contexts until the server is gone.
+  std::unique_ptr<CallGate> gate_;
+  std::unique_ptr<GatedQuantizerService> gated_service_;
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;

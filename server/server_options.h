@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/time/time.h"
 #include "quantd/isa.h"
 
 namespace quantd::server {
@@ -18,6 +19,24 @@ struct ServerOptions {
   bool reflection = true;
   // The highest kernel level allowed; the CPU may cap it further.
   Isa max_isa = Isa::kAvx512Vnni;
+
+  // Security. PEM files; all empty = plaintext. cert + key = TLS; with
+  // client_ca too = mutual TLS.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  // When set, quantd.v1.Quantizer calls need "authorization: Bearer <token>".
+  std::string auth_token_file;
+
+  // Limits; 0 or an infinite duration turns one off.
+  int64_t max_concurrent_rpcs = 256;
+  // Tensors held by calls in flight, and gRPC's own buffers (ResourceQuota).
+  int64_t max_server_memory_bytes = int64_t{2} << 30;
+  absl::Duration max_rpc_duration = absl::Minutes(10);
+  // After this a connection is sent GOAWAY, so clients reconnect and
+  // re-resolve (new replicas get traffic); calls in flight get the grace.
+  absl::Duration max_connection_age = absl::Minutes(5);
+  absl::Duration max_connection_age_grace = absl::Minutes(10);
 };
 
 }  // namespace quantd::server

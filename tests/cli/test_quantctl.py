@@ -34,10 +34,10 @@ class Server:
     "quantd: gRPC listening on port N (...)".
     """
 
-    def __init__(self):
+    def __init__(self, *flags):
         self.lines = []
         self.proc = subprocess.Popen(
-            [QUANTD, "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0"],
+            [QUANTD, "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0", *flags],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True)
         ports = queue.Queue()
