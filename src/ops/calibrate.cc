@@ -313,10 +313,20 @@ absl::StatusOr<CalibrationResult> Calibrator::Finish() const {
       const FineHistogram fine(state_.histograms[s].range_exponent, state_.histograms[s].counts);
       const bool magnitudes =
           symmetric || o.method == RangeMethod::kEntropy || o.method == RangeMethod::kAbsMean;
-      const double h_lo = magnitudes ? 0.0 : lo, h_hi = magnitudes ? amax : hi;
-      const std::vector<double> coarse = fine.Rebin(magnitudes, h_lo, h_hi, o.num_bins);
-      std::tie(clip_lo, clip_hi) =
-          RangeFromHistogram(hist_rule, HistogramView{h_lo, h_hi, coarse}, lo, hi);
+      if (o.method == RangeMethod::kPercentile) {
+        // Quantiles read the fine bins themselves: within one fine bin
+        // (at most one coarse bin) of the exact value.
+        const double r = fine.range();
+        const std::vector<double> counts = fine.Rebin(magnitudes, magnitudes ? 0.0 : -r, r,
+                                                      magnitudes ? fine.bins() / 2 : fine.bins());
+        std::tie(clip_lo, clip_hi) = RangeFromHistogram(
+            hist_rule, HistogramView{magnitudes ? 0.0 : -r, r, counts}, lo, hi);
+      } else {
+        const double h_lo = magnitudes ? 0.0 : lo, h_hi = magnitudes ? amax : hi;
+        const std::vector<double> coarse = fine.Rebin(magnitudes, h_lo, h_hi, o.num_bins);
+        std::tie(clip_lo, clip_hi) =
+            RangeFromHistogram(hist_rule, HistogramView{h_lo, h_hi, coarse}, lo, hi);
+      }
     }
     stats.clip_min[s] = clip_lo;
     stats.clip_max[s] = clip_hi;

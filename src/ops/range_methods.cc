@@ -36,16 +36,28 @@ double KlDivergence(const std::vector<double>& p, const std::vector<double>& q) 
 double HistogramQuantile(HistogramView h, double fraction) {
   const double total = Total(h.counts);
   if (total == 0) return h.lo;
-  const double target = std::clamp(fraction, 0.0, 1.0) * total;
-  double below = 0;
-  for (size_t b = 0; b < h.counts.size(); ++b) {
-    const double c = h.counts[b];
-    if (c > 0 && below + c >= target) {
-      return h.lo + (b + (target - below) / c) * h.bin_width();
+  // The r-th smallest value (1-based), placed evenly inside its bin.
+  auto order_statistic = [&](double r) {
+    double below = 0;
+    for (size_t b = 0; b < h.counts.size(); ++b) {
+      const double c = h.counts[b];
+      if (c > 0 && below + c >= r) {
+        return h.lo + (static_cast<double>(b) + std::clamp((r - below - 0.5) / c, 0.0, 1.0)) *
+                          h.bin_width();
+      }
+      below += c;
     }
-    below += c;
-  }
-  return h.hi;
+    return h.hi;
+  };
+  // numpy's (and torch.quantile's) linear definition: between the order
+  // statistics at ranks floor(q) and floor(q) + 1, q = 1 + fraction (n - 1).
+  // Each is placed within its bin, so the result is within one bin of the
+  // exact quantile even where empty bins separate the two.
+  const double q = 1.0 + std::clamp(fraction, 0.0, 1.0) * (total - 1.0);
+  const double r = std::floor(q);
+  const double lower = order_statistic(r);
+  if (q == r) return lower;
+  return lower + (q - r) * (order_statistic(std::min(r + 1.0, total)) - lower);
 }
 
 double EntropyThreshold(HistogramView magnitudes, int levels) {

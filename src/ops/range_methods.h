@@ -30,8 +30,9 @@ inline int64_t HistogramBin(double x, double lo, double hi, int64_t bins) {
   return b < 0 ? 0 : b >= bins ? bins - 1 : b;
 }
 
-// The value below which `fraction` (0..1) of the counts lie, interpolated
-// linearly inside its bin: within one bin width of the exact quantile.
+// The `fraction` (0..1) quantile, by the rank numpy's linear definition
+// uses and linear interpolation inside the bin that holds that rank: within
+// one bin width of the exact quantile.
 double HistogramQuantile(HistogramView h, double fraction);
 
 // TensorRT's entropy calibration (Migacz, GTC 2017) on a histogram of |x|

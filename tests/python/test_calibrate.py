@@ -187,6 +187,37 @@ class CalibrateTest(ServerTestCase):
                 self.assertEqual(list(merged.params.scales), list(whole.params.scales),
                                  (pb.RangeMethod.Name(method), shards))
 
+    def rss_bytes(self):
+        with open(f"/proc/{self.server.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
+
+    def test_a_thousand_batch_stream_keeps_server_memory_flat(self):
+        # 1,000 batches of 1 MiB (1 GiB in all), per channel with 256
+        # histograms: the server holds one batch and the state, so its
+        # resident memory after the stream is what it was after the first
+        # hundred batches (warm-up: allocator arenas, gRPC buffers).
+        batch = tensor_proto(self.rng.standard_normal((1024, 256)).astype(np.float32))
+        options = pb.CalibrateOptions(dtype=pb.DTYPE_INT8, method=pb.RANGE_METHOD_PERCENTILE,
+                                      granularity=pb.GRANULARITY_PER_CHANNEL, axis=1)
+        samples = {}
+
+        def requests():
+            yield pb.CalibrateRequest(options=options)
+            for b in range(1000):
+                if b in (100, 999):
+                    samples[b] = self.rss_bytes()
+                yield pb.CalibrateRequest(batch=batch)
+
+        r = self.stub.Calibrate(requests())
+        self.assertEqual(r.stats.batches_seen, 1000)
+        growth = samples[999] - samples[100]
+        print(f"\nserver RSS after 100 batches {samples[100] >> 20} MiB, "
+              f"after 999 {samples[999] >> 20} MiB")
+        self.assertLess(growth, 32 << 20, samples)
+
     def test_params_feed_quantize(self):
         batches = self.data("gaussian", n=4096, batches=4)
         r = self.calibrate(batches, dtype=pb.DTYPE_UINT8, method=pb.RANGE_METHOD_ENTROPY)

@@ -145,10 +145,39 @@ TEST(CalibrateTest, PercentileIsWithinABinOfTheExactOne) {
   std::vector<const OwnedTensor*> ptrs;
   for (const auto& b : batches) ptrs.push_back(&b);
   const CalibrationResult r = Calibrate(o, ptrs);
-  const double exact = mags[static_cast<size_t>(0.999 * (mags.size() - 1))];
+  // numpy's linear definition: between the order statistics around
+  // 0.999 (n - 1).
+  const double position = 0.999 * (mags.size() - 1);
+  const size_t below = static_cast<size_t>(position);
+  const double exact = mags[below] + (position - below) * (mags[below + 1] - mags[below]);
   const double bin = mags.back() / 2048;
   EXPECT_NEAR(r.stats.clip_max[0], exact, bin);
   EXPECT_EQ(r.params.scales[0], r.stats.clip_max[0] / 127.0f);
+}
+
+TEST(CalibrateTest, OnePassHistogramsEqualBinningEverythingAtTheFinalRange) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  CalibrateOptions o;
+  o.method = RangeMethod::kPercentile;
+  o.dtype = DType::kInt8;
+  o.num_bins = 64;
+  auto c = Calibrator::Create(o);
+  std::vector<float> all;
+  for (int b = 0; b < 10; ++b) {
+    std::vector<float> v(5000);
+    for (float& x : v) x = normal(rng) * static_cast<float>(b % 3 == 0 ? 1 : b + 1);
+    all.insert(all.end(), v.begin(), v.end());
+    ASSERT_TRUE(c->AddBatch(Float32Tensor({5000}, v).view(), b, {}).ok());
+  }
+  const CalibrationHistogram& got = c->state().histograms[0];
+  FineHistogram want(static_cast<int64_t>(got.counts.size()));
+  float amax = 0;
+  for (float x : all) amax = std::max(amax, std::fabs(x));
+  want.Cover(amax);
+  for (float x : all) want.Add(want.BinOf(x), 1);
+  EXPECT_EQ(got.range_exponent, want.range_exponent());
+  EXPECT_EQ(got.counts, want.counts());
 }
 
 TEST(CalibrateTest, MovingAverageFollowsTorchsUpdate) {
