@@ -11,6 +11,7 @@
 #include "quantd/execution.h"
 #include "quantd/layout.h"
 #include "quantd/quant_params.h"
+#include "quantd/quantize.h"
 #include "quantd/tensor.h"
 
 namespace quantd {
@@ -35,6 +36,16 @@ absl::StatusOr<DequantizeJob> PrepareDequantize(const TensorView& input,
 // `output` must hold job.output_bytes.
 absl::Status RunDequantize(const DequantizeJob& job, std::span<std::byte> output,
                            const ExecutionContext& context = {});
+
+// Tensors that arrive in pieces: PrepareDequantizeShape checks all but the
+// bytes (the shape must outlive the job); DequantizeSlice dequantizes
+// elements [first, first + count), `first` a multiple of kSliceAlignment.
+absl::StatusOr<DequantizeJob> PrepareDequantizeShape(DType dtype, std::span<const int64_t> shape,
+                                                     const QuantParams& params,
+                                                     DType output_dtype);
+absl::Status DequantizeSlice(const DequantizeJob& job, int64_t first, int64_t count,
+                             std::span<const std::byte> input, std::span<std::byte> output,
+                             const ExecutionContext& context = {});
 
 absl::StatusOr<std::vector<std::byte>> Dequantize(const TensorView& input,
                                                   const QuantParams& params,

@@ -59,6 +59,9 @@ struct QuantizeArgs {
   float qmax = 0;
   Rounding rounding = Rounding::kHalfToEven;
   uint64_t seed = 0;  // STOCHASTIC.
+  // The tensor index of the data's element 0, when the data are a slice:
+  // stochastic rounding draws by the element's index in the whole tensor.
+  int64_t index_base = 0;
 };
 
 struct DequantizeArgs {

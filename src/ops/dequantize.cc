@@ -16,9 +16,22 @@ namespace quantd {
 absl::StatusOr<DequantizeJob> PrepareDequantize(const TensorView& input,
                                                 const QuantParams& params,
                                                 DType output_dtype) {
-  DequantizeJob job;
+  QUANTD_RETURN_IF_ERROR(ValidateTensorLayout(input, "input").status());
+  QUANTD_ASSIGN_OR_RETURN(DequantizeJob job,
+                          PrepareDequantizeShape(input.dtype, input.shape, params, output_dtype));
   job.input = input;
-  QUANTD_ASSIGN_OR_RETURN(job.count, ValidateTensorLayout(input, "input"));
+  return job;
+}
+
+absl::StatusOr<DequantizeJob> PrepareDequantizeShape(DType dtype, std::span<const int64_t> shape,
+                                                     const QuantParams& params,
+                                                     DType output_dtype) {
+  DequantizeJob job;
+  job.input = TensorView{dtype, shape, {}};
+  const TensorView input = job.input;
+  QUANTD_RETURN_IF_ERROR(CheckEnumNumber(static_cast<int32_t>(dtype), kMaxDTypeNumber,
+                                         "input.dtype", "DType"));
+  QUANTD_ASSIGN_OR_RETURN(job.count, ElementCount(shape, "input.shape"));
   QUANTD_ASSIGN_OR_RETURN(ResolvedTarget target,
                           ResolveTarget(params, input.shape, job.count, "params."));
   if (input.dtype != target.params.dtype) {
@@ -52,12 +65,12 @@ absl::StatusOr<DequantizeJob> PrepareDequantize(const TensorView& input,
   return job;
 }
 
-absl::Status RunDequantize(const DequantizeJob& job, std::span<std::byte> output,
-                           const ExecutionContext& context) {
-  if (static_cast<int64_t>(output.size()) != job.output_bytes) {
-    return absl::InternalError(absl::StrCat("RunDequantize: output buffer of ", output.size(),
-                                            " bytes, expected ", job.output_bytes));
-  }
+namespace {
+
+// Elements [first, first + count): `input` holds their codes, `output` x'.
+absl::Status DequantizeRange(const DequantizeJob& job, int64_t first, int64_t count,
+                             std::span<const std::byte> input, std::span<std::byte> output,
+                             const ExecutionContext& context) {
   const KernelTable& kernels = SelectKernels(context.max_isa);
   const ElementFormat& format = *FindElementFormat(job.params.dtype);
   const std::vector<float> zero_points(job.params.zero_points.begin(),
@@ -66,7 +79,7 @@ absl::Status RunDequantize(const DequantizeJob& job, std::span<std::byte> output
   const bool nf4 = format.dtype == DType::kNF4;
   DequantizeArgs args;
   args.format = &format;
-  args.src = job.input.data.data();
+  args.src = input.data();
   args.dst_dtype = job.output_dtype;
   args.dst = output.data();
   args.params.scales = job.params.scales.data();
@@ -74,13 +87,41 @@ absl::Status RunDequantize(const DequantizeJob& job, std::span<std::byte> output
   args.params.levels = nf4 ? kNF4Levels
                            : job.params.codebook.empty() ? nullptr : job.params.codebook.data();
   args.params.levels_stride = nf4 ? 0 : format.codebook_size;
-  return RunBlocks(context, BlockCount(job.count), [&](int64_t block, int) {
-    ForEachSlotSpan(job.layout, block * kBlockElements, BlockEnd(job.count, block),
-                       [&](SlotSpan span) {
+  const int64_t first_block = first / kBlockElements;
+  const int64_t blocks = count == 0 ? 0 : BlockCount(first + count) - first_block;
+  return RunBlocks(context, blocks, [&](int64_t b, int) {
+    const int64_t begin = std::max(first, (first_block + b) * kBlockElements);
+    const int64_t end = std::min(first + count, (first_block + b + 1) * kBlockElements);
+    ForEachSlotSpan(job.layout, begin, end, [&](SlotSpan span) {
+      span.start -= first;  // The kernels index the slice's own bytes.
       kernels.dequantize(args, span);
       return true;
     });
   });
+}
+
+}  // namespace
+
+absl::Status RunDequantize(const DequantizeJob& job, std::span<std::byte> output,
+                           const ExecutionContext& context) {
+  if (static_cast<int64_t>(output.size()) != job.output_bytes) {
+    return absl::InternalError(absl::StrCat("RunDequantize: output buffer of ", output.size(),
+                                            " bytes, expected ", job.output_bytes));
+  }
+  return DequantizeRange(job, 0, job.count, job.input.data, output, context);
+}
+
+absl::Status DequantizeSlice(const DequantizeJob& job, int64_t first, int64_t count,
+                             std::span<const std::byte> input, std::span<std::byte> output,
+                             const ExecutionContext& context) {
+  if (first % kSliceAlignment != 0 || first < 0 || count < 0 || first + count > job.count ||
+      static_cast<int64_t>(input.size()) != PackedByteSize(job.params.dtype, count) ||
+      static_cast<int64_t>(output.size()) != PackedByteSize(job.output_dtype, count)) {
+    return absl::InternalError(absl::StrCat("DequantizeSlice: a slice of ", count,
+                                            " elements at ", first, " does not fit a tensor of ",
+                                            job.count, " elements"));
+  }
+  return DequantizeRange(job, first, count, input, output, context);
 }
 
 absl::StatusOr<std::vector<std::byte>> Dequantize(const TensorView& input,

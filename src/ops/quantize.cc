@@ -167,9 +167,35 @@ CodebookTables BuildCodebookTables(const ElementFormat& format, const QuantParam
 
 absl::StatusOr<QuantizeJob> PrepareQuantize(const TensorView& input,
                                             const QuantizeOptions& options) {
-  QuantizeJob job;
+  QUANTD_RETURN_IF_ERROR(ValidateTensorLayout(input, "input").status());
+  QUANTD_ASSIGN_OR_RETURN(QuantizeJob job, PrepareQuantizeShape(input.dtype, input.shape, options));
   job.input = input;
-  QUANTD_ASSIGN_OR_RETURN(job.count, ValidateTensorLayout(input, "input"));
+  return job;
+}
+
+absl::StatusOr<ErrorSums> QuantizeSlice(const QuantizeJob& job, int64_t first,
+                                        std::span<const std::byte> input,
+                                        std::span<std::byte> output,
+                                        const ExecutionContext& context) {
+  const int64_t count = static_cast<int64_t>(input.size()) * 8 / DTypeBits(job.input.dtype);
+  if (!job.params_given || first % kSliceAlignment != 0 || first < 0 || first + count > job.count ||
+      static_cast<int64_t>(output.size()) != PackedByteSize(job.params.dtype, count)) {
+    return absl::InternalError(absl::StrCat(
+        "QuantizeSlice: a slice of ", count, " elements at ", first, " with ", output.size(),
+        " output bytes does not fit a tensor of ", job.count, " elements",
+        job.params_given ? "" : " without explicit parameters"));
+  }
+  return QuantizeRange(job, job.params, first, count, input, output, {}, context);
+}
+
+absl::StatusOr<QuantizeJob> PrepareQuantizeShape(DType dtype, std::span<const int64_t> shape,
+                                                 const QuantizeOptions& options) {
+  QuantizeJob job;
+  job.input = TensorView{dtype, shape, {}};
+  QUANTD_RETURN_IF_ERROR(CheckEnumNumber(static_cast<int32_t>(dtype), kMaxDTypeNumber,
+                                         "input.dtype", "DType"));
+  QUANTD_ASSIGN_OR_RETURN(job.count, ElementCount(shape, "input.shape"));
+  const TensorView input = job.input;
   if (!IsFloatInputDType(input.dtype)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "input.dtype ", DTypeName(input.dtype),
@@ -235,6 +261,64 @@ absl::StatusOr<QuantParams> ChooseQuantParams(const QuantizeJob& job,
   return params;
 }
 
+absl::StatusOr<ErrorSums> QuantizeRange(const QuantizeJob& job, const QuantParams& params,
+                                        int64_t first, int64_t count,
+                                        std::span<const std::byte> input,
+                                        std::span<std::byte> output,
+                                        std::span<std::byte> dequantized,
+                                        const ExecutionContext& context) {
+  const ElementFormat& format = *FindElementFormat(job.params.dtype);
+  const KernelTable& kernels = SelectKernels(context.max_isa);
+  const int64_t slots = job.layout.slots();
+  const FloatSource src{job.input.dtype, input.data()};
+  FirstNonFinite bad(count);
+
+  std::vector<float> inv_scales(slots);
+  for (int64_t c = 0; c < slots; ++c) inv_scales[c] = 1.0f / params.scales[c];
+  const std::vector<float> zero_points(params.zero_points.begin(), params.zero_points.end());
+  const CodebookTables tables = BuildCodebookTables(format, params);
+  QuantizeArgs args;
+  args.src = src;
+  args.format = &format;
+  args.dst = output.data();
+  args.deq_dtype = job.input.dtype;
+  args.deq = dequantized.empty() ? nullptr : dequantized.data();
+  args.params.scales = params.scales.data();
+  args.params.inv_scales = inv_scales.data();
+  args.params.zero_points = zero_points.empty() ? nullptr : zero_points.data();
+  args.params.levels = tables.levels.empty() ? nullptr : tables.levels.data();
+  args.params.boundaries = tables.boundaries.empty() ? nullptr : tables.boundaries.data();
+  args.params.levels_stride = tables.stride;
+  args.qmin = static_cast<float>(job.qmin);
+  args.qmax = static_cast<float>(job.qmax);
+  args.rounding = job.rounding;
+  args.seed = job.seed;
+  args.index_base = first;
+  // Sub-byte codes are merged into their bytes: the padding of the last
+  // byte starts at zero.
+  if (!output.empty()) output.back() = std::byte{0};
+  // Blocks are the tensor's own (first is a multiple of kBlockElements or
+  // 0), and their sums are added in block order: the sums depend neither on
+  // the pool's size nor on how the tensor was sliced.
+  const int64_t first_block = first / kBlockElements;
+  const int64_t blocks = count == 0 ? 0 : BlockCount(first + count) - first_block;
+  std::vector<ErrorSums> block_sums(blocks);
+  QUANTD_RETURN_IF_ERROR(RunBlocks(context, blocks, [&](int64_t b, int) {
+    const int64_t begin = std::max(first, (first_block + b) * kBlockElements);
+    const int64_t end = std::min(first + count, (first_block + b + 1) * kBlockElements);
+    ForEachSlotSpan(job.layout, begin, end, [&](SlotSpan span) {
+      span.start -= first;  // The kernels index the slice's own bytes.
+      const int64_t index = kernels.quantize(args, span, &block_sums[b]);
+      if (index >= 0) bad.Note(index);
+      return index < 0;
+    });
+  }));
+  if (bad.found()) return bad.Error(src, "input.data", first);
+  ErrorSums sums;
+  for (const ErrorSums& b : block_sums) sums.Merge(b);
+  return sums;
+}
+
 absl::StatusOr<QuantizeResult> QuantizeWithParams(const QuantizeJob& job, QuantParams params,
                                                   std::span<std::byte> output,
                                                   std::span<std::byte> dequantized,
@@ -245,51 +329,12 @@ absl::StatusOr<QuantizeResult> QuantizeWithParams(const QuantizeJob& job, QuantP
         "RunQuantize: output buffers of ", output.size(), " and ", dequantized.size(),
         " bytes, expected ", job.output_bytes, " and ", job.dequantized_bytes));
   }
-  const ElementFormat& format = *FindElementFormat(job.params.dtype);
-  const KernelTable& kernels = SelectKernels(context.max_isa);
-  const SlotTensor tensor = TensorOf(job);
-  const int64_t slots = job.layout.slots();
-  FirstNonFinite bad(job.count);
+  QUANTD_ASSIGN_OR_RETURN(ErrorSums sums,
+                          QuantizeRange(job, params, 0, job.count, job.input.data, output,
+                                        job.return_dequantized ? dequantized : std::span<std::byte>(),
+                                        context));
   QuantizeResult result;
   result.params = std::move(params);
-
-  // Sums are kept per block and added in block order, so they do not
-  // depend on the pool's size.
-  std::vector<float> inv_scales(slots);
-  for (int64_t c = 0; c < slots; ++c) inv_scales[c] = 1.0f / result.params.scales[c];
-  const std::vector<float> zero_points(result.params.zero_points.begin(),
-                                       result.params.zero_points.end());
-  const CodebookTables tables = BuildCodebookTables(format, result.params);
-  QuantizeArgs args;
-  args.src = tensor.src;
-  args.format = &format;
-  args.dst = output.data();
-  args.deq_dtype = job.input.dtype;
-  args.deq = job.return_dequantized ? dequantized.data() : nullptr;
-  args.params.scales = result.params.scales.data();
-  args.params.inv_scales = inv_scales.data();
-  args.params.zero_points = zero_points.empty() ? nullptr : zero_points.data();
-  args.params.levels = tables.levels.empty() ? nullptr : tables.levels.data();
-  args.params.boundaries = tables.boundaries.empty() ? nullptr : tables.boundaries.data();
-  args.params.levels_stride = tables.stride;
-  args.qmin = static_cast<float>(job.qmin);
-  args.qmax = static_cast<float>(job.qmax);
-  args.rounding = job.rounding;
-  args.seed = job.seed;
-  // Sub-byte codes are merged into their bytes: the padding of the last
-  // byte starts at zero.
-  if (!output.empty()) output.back() = std::byte{0};
-  std::vector<ErrorSums> block_sums(BlockCount(job.count));
-  QUANTD_RETURN_IF_ERROR(RunBlocks(context, BlockCount(job.count), [&](int64_t block, int) {
-    ForEachSlotSpan(job.layout, block * kBlockElements, BlockEnd(job.count, block), [&](SlotSpan span) {
-      const int64_t index = kernels.quantize(args, span, &block_sums[block]);
-      if (index >= 0) bad.Note(index);
-      return index < 0;
-    });
-  }));
-  if (bad.found()) return bad.Error(tensor.src);
-  ErrorSums sums;
-  for (const ErrorSums& b : block_sums) sums.Merge(b);
   result.error = FinishErrorStats(sums);
   return result;
 }

@@ -31,10 +31,11 @@ void ForEachElement(const SlotTensor& t, int64_t block, Fn fn) {
 
 }  // namespace
 
-absl::Status FirstNonFinite::Error(FloatSource src, absl::string_view field) const {
+absl::Status FirstNonFinite::Error(FloatSource src, absl::string_view field,
+                                   int64_t offset) const {
   const int64_t i = index_.load();
   return absl::InvalidArgumentError(absl::StrCat(
-      field, "[", i, "] = ", LoadFloatElement(src.dtype, src.data, i),
+      field, "[", offset + i, "] = ", LoadFloatElement(src.dtype, src.data, i),
       " is not a finite float32; only finite values can be quantized"));
 }
 

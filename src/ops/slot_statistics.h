@@ -35,8 +35,10 @@ class FirstNonFinite {
     }
   }
   bool found() const { return index_.load() < none_; }
-  // INVALID_ARGUMENT naming the element (as field[i]) and its value.
-  absl::Status Error(FloatSource src, absl::string_view field = "input.data") const;
+  // INVALID_ARGUMENT naming the element (as field[offset + i]) and its
+  // value (element i of src).
+  absl::Status Error(FloatSource src, absl::string_view field = "input.data",
+                     int64_t offset = 0) const;
 
  private:
   const int64_t none_;

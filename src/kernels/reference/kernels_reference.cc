@@ -45,7 +45,7 @@ int64_t Quantize(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
     const double x = LoadFloatElement(args.src.dtype, args.src.data, i);
     if (!std::isfinite(static_cast<float>(x))) return i;
     const float v = static_cast<float>(x) * args.params.inv_scales[c];
-    const float u = stochastic ? StochasticUniform(args.seed, i) : 0.0f;
+    const float u = stochastic ? StochasticUniform(args.seed, args.index_base + i) : 0.0f;
     const QuantizedValue q = QuantizeValue(QuantizerOf(args, c), v, u);
     if (q.clipped) ++sums->clipped;
     StoreCode(args.format->bits, args.dst, i, q.code);
