@@ -19,6 +19,9 @@ ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9464",
 ABSL_FLAG(int, threads, 0, "kernel pool threads; 0 = one per core");
 ABSL_FLAG(int64_t, max_message_bytes, int64_t{256} << 20,
           "largest gRPC message received or sent, in bytes");
+ABSL_FLAG(int64_t, max_buffer_bytes, int64_t{1} << 30,
+          "bytes one QuantizeStream may buffer when its range must come from the whole tensor "
+          "(explicit params stream in a bounded window instead)");
 ABSL_FLAG(int64_t, max_pending_tasks, 0,
           "kernel pool queue bound (queued + running); beyond it RPCs get "
           "RESOURCE_EXHAUSTED; 0 = 64 per thread");
@@ -71,6 +74,7 @@ int main(int argc, char** argv) {
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.threads = absl::GetFlag(FLAGS_threads);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.max_buffer_bytes = absl::GetFlag(FLAGS_max_buffer_bytes);
   options.max_pending_tasks = absl::GetFlag(FLAGS_max_pending_tasks);
   options.reflection = absl::GetFlag(FLAGS_reflection);
   options.tls_cert = absl::GetFlag(FLAGS_tls_cert);

@@ -83,7 +83,8 @@ absl::StatusOr<std::unique_ptr<QuantdServer>> QuantdServer::Start(const ServerOp
 
   s->pool_ = std::make_unique<KernelPool>(threads, max_pending);
   s->metrics_->pool_threads.Set(threads);
-  s->service_ = std::make_unique<QuantizerService>(s->pool_.get(), isa, s->metrics_.get());
+  s->service_ = std::make_unique<QuantizerService>(s->pool_.get(), isa, s->metrics_.get(),
+                                                 options.max_buffer_bytes);
   s->gate_ = std::make_unique<CallGate>(CallLimitsOf(options), std::move(token), s->metrics_.get());
   s->gated_service_ = std::make_unique<GatedQuantizerService>(s->gate_.get(), s->service_.get());
 

@@ -12,6 +12,7 @@
 #include "server/calibrate_reactor.h"
 #include "server/grpc_status.h"
 #include "server/proto_convert.h"
+#include "server/tensor_streams.h"
 
 namespace quantd::server {
 namespace {
@@ -23,17 +24,6 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 void SetShape(std::span<const int64_t> shape, v1::Tensor* tensor) {
   tensor->mutable_shape()->Assign(shape.begin(), shape.end());
 }
-
-// A streaming RPC that is declared but not built: it answers UNIMPLEMENTED
-// with what is missing as soon as it starts.
-template <typename Reactor>
-class UnimplementedReactor : public Reactor {
- public:
-  explicit UnimplementedReactor(std::string what) {
-    this->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, std::move(what)));
-  }
-  void OnDone() override { delete this; }
-};
 
 }  // namespace
 
@@ -190,19 +180,13 @@ grpc::ServerReadReactor<v1::CalibrateRequest>* QuantizerService::Calibrate(
 }
 
 grpc::ServerBidiReactor<v1::QuantizeStreamRequest, v1::QuantizeStreamResponse>*
-QuantizerService::QuantizeStream(grpc::CallbackServerContext*) {
-  return new UnimplementedReactor<
-      grpc::ServerBidiReactor<v1::QuantizeStreamRequest, v1::QuantizeStreamResponse>>(
-      "QuantizeStream is not implemented yet: send tensors up to --max_message_bytes "
-      "with the unary Quantize meanwhile");
+QuantizerService::QuantizeStream(grpc::CallbackServerContext* context) {
+  return NewQuantizeStream(context, StreamEnvironment{pool_, max_isa_, metrics_, max_buffer_bytes_});
 }
 
 grpc::ServerBidiReactor<v1::DequantizeStreamRequest, v1::DequantizeStreamResponse>*
-QuantizerService::DequantizeStream(grpc::CallbackServerContext*) {
-  return new UnimplementedReactor<
-      grpc::ServerBidiReactor<v1::DequantizeStreamRequest, v1::DequantizeStreamResponse>>(
-      "DequantizeStream is not implemented yet: send tensors up to --max_message_bytes "
-      "with the unary Dequantize meanwhile");
+QuantizerService::DequantizeStream(grpc::CallbackServerContext* context) {
+  return NewDequantizeStream(context, StreamEnvironment{pool_, max_isa_, metrics_, max_buffer_bytes_});
 }
 
 }  // namespace quantd::server

@@ -16,8 +16,8 @@ namespace quantd::server {
 
 class QuantizerService final : public v1::Quantizer::CallbackService {
  public:
-  QuantizerService(KernelPool* pool, Isa max_isa, Metrics* metrics)
-      : pool_(pool), max_isa_(max_isa), metrics_(metrics) {}
+  QuantizerService(KernelPool* pool, Isa max_isa, Metrics* metrics, int64_t max_buffer_bytes)
+      : pool_(pool), max_isa_(max_isa), metrics_(metrics), max_buffer_bytes_(max_buffer_bytes) {}
 
   grpc::ServerUnaryReactor* Quantize(grpc::CallbackServerContext* context,
                                      const v1::QuantizeRequest* request,
@@ -55,6 +55,7 @@ class QuantizerService final : public v1::Quantizer::CallbackService {
   KernelPool* pool_;
   Isa max_isa_;
   Metrics* metrics_;
+  int64_t max_buffer_bytes_;  // What QuantizeStream may buffer per stream.
 };
 
 }  // namespace quantd::server

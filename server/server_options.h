@@ -15,6 +15,8 @@ struct ServerOptions {
   std::string metrics_listen = "0.0.0.0:9464";  // Prometheus text; port 0 picks one.
   int threads = 0;                              // Kernel pool size; 0 = the cores.
   int64_t max_message_bytes = int64_t{256} << 20;
+  // What one QuantizeStream may buffer when its range needs the whole tensor.
+  int64_t max_buffer_bytes = int64_t{1} << 30;
   int64_t max_pending_tasks = 0;  // Pool queue bound; 0 = 64 per thread.
   bool reflection = true;
   // The highest kernel level allowed; the CPU may cap it further.

@@ -112,15 +112,14 @@ absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
 // [first, first + input elements) with complete parameters (explicit ones,
 // job.params): `input` holds their bytes, `output` their packed codes.
 // `first` must be a multiple of kSliceAlignment, and so must every slice's
-// length but the last; the error sums of the slices, merged in order, equal
-// those of quantizing the whole tensor at once.
+// length but the last. The slice's error is merged into `sums`: slices
+// given one after the other leave exactly the sums of the whole tensor.
 inline constexpr int64_t kSliceAlignment = int64_t{1} << 16;
 absl::StatusOr<QuantizeJob> PrepareQuantizeShape(DType dtype, std::span<const int64_t> shape,
                                                  const QuantizeOptions& options);
-absl::StatusOr<ErrorSums> QuantizeSlice(const QuantizeJob& job, int64_t first,
-                                        std::span<const std::byte> input,
-                                        std::span<std::byte> output,
-                                        const ExecutionContext& context = {});
+absl::Status QuantizeSlice(const QuantizeJob& job, int64_t first, std::span<const std::byte> input,
+                           std::span<std::byte> output, ErrorSums* sums,
+                           const ExecutionContext& context = {});
 
 // Both steps with owned buffers, for callers that do not manage memory.
 struct QuantizedTensor {

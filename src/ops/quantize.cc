@@ -173,10 +173,9 @@ absl::StatusOr<QuantizeJob> PrepareQuantize(const TensorView& input,
   return job;
 }
 
-absl::StatusOr<ErrorSums> QuantizeSlice(const QuantizeJob& job, int64_t first,
-                                        std::span<const std::byte> input,
-                                        std::span<std::byte> output,
-                                        const ExecutionContext& context) {
+absl::Status QuantizeSlice(const QuantizeJob& job, int64_t first, std::span<const std::byte> input,
+                           std::span<std::byte> output, ErrorSums* sums,
+                           const ExecutionContext& context) {
   const int64_t count = static_cast<int64_t>(input.size()) * 8 / DTypeBits(job.input.dtype);
   if (!job.params_given || first % kSliceAlignment != 0 || first < 0 || first + count > job.count ||
       static_cast<int64_t>(output.size()) != PackedByteSize(job.params.dtype, count)) {
@@ -185,7 +184,7 @@ absl::StatusOr<ErrorSums> QuantizeSlice(const QuantizeJob& job, int64_t first,
         " output bytes does not fit a tensor of ", job.count, " elements",
         job.params_given ? "" : " without explicit parameters"));
   }
-  return QuantizeRange(job, job.params, first, count, input, output, {}, context);
+  return QuantizeRange(job, job.params, first, count, input, output, {}, sums, context);
 }
 
 absl::StatusOr<QuantizeJob> PrepareQuantizeShape(DType dtype, std::span<const int64_t> shape,
@@ -261,12 +260,10 @@ absl::StatusOr<QuantParams> ChooseQuantParams(const QuantizeJob& job,
   return params;
 }
 
-absl::StatusOr<ErrorSums> QuantizeRange(const QuantizeJob& job, const QuantParams& params,
-                                        int64_t first, int64_t count,
-                                        std::span<const std::byte> input,
-                                        std::span<std::byte> output,
-                                        std::span<std::byte> dequantized,
-                                        const ExecutionContext& context) {
+absl::Status QuantizeRange(const QuantizeJob& job, const QuantParams& params, int64_t first,
+                           int64_t count, std::span<const std::byte> input,
+                           std::span<std::byte> output, std::span<std::byte> dequantized,
+                           ErrorSums* sums, const ExecutionContext& context) {
   const ElementFormat& format = *FindElementFormat(job.params.dtype);
   const KernelTable& kernels = SelectKernels(context.max_isa);
   const int64_t slots = job.layout.slots();
@@ -314,9 +311,8 @@ absl::StatusOr<ErrorSums> QuantizeRange(const QuantizeJob& job, const QuantParam
     });
   }));
   if (bad.found()) return bad.Error(src, "input.data", first);
-  ErrorSums sums;
-  for (const ErrorSums& b : block_sums) sums.Merge(b);
-  return sums;
+  for (const ErrorSums& b : block_sums) sums->Merge(b);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<QuantizeResult> QuantizeWithParams(const QuantizeJob& job, QuantParams params,
@@ -329,10 +325,10 @@ absl::StatusOr<QuantizeResult> QuantizeWithParams(const QuantizeJob& job, QuantP
         "RunQuantize: output buffers of ", output.size(), " and ", dequantized.size(),
         " bytes, expected ", job.output_bytes, " and ", job.dequantized_bytes));
   }
-  QUANTD_ASSIGN_OR_RETURN(ErrorSums sums,
-                          QuantizeRange(job, params, 0, job.count, job.input.data, output,
-                                        job.return_dequantized ? dequantized : std::span<std::byte>(),
-                                        context));
+  ErrorSums sums;
+  QUANTD_RETURN_IF_ERROR(QuantizeRange(
+      job, params, 0, job.count, job.input.data, output,
+      job.return_dequantized ? dequantized : std::span<std::byte>(), &sums, context));
   QuantizeResult result;
   result.params = std::move(params);
   result.error = FinishErrorStats(sums);

@@ -23,14 +23,13 @@ absl::StatusOr<QuantParams> ChooseQuantParams(const QuantizeJob& job,
 // Quantizes elements [first, first + count) with complete parameters:
 // `input` holds their bytes, `output` their codes (and `dequantized`, when
 // not empty, x'). `first` must be a multiple of kBlockElements, so that the
-// codes start on a byte and the blocks are the whole tensor's. Returns the
-// error sums of the range.
-absl::StatusOr<ErrorSums> QuantizeRange(const QuantizeJob& job, const QuantParams& params,
-                                        int64_t first, int64_t count,
-                                        std::span<const std::byte> input,
-                                        std::span<std::byte> output,
-                                        std::span<std::byte> dequantized,
-                                        const ExecutionContext& context);
+// codes start on a byte and the blocks are the whole tensor's. Each block's
+// error sums are merged into `sums` in block order, so slices merged one
+// after the other add up exactly as the whole tensor does.
+absl::Status QuantizeRange(const QuantizeJob& job, const QuantParams& params, int64_t first,
+                           int64_t count, std::span<const std::byte> input,
+                           std::span<std::byte> output, std::span<std::byte> dequantized,
+                           ErrorSums* sums, const ExecutionContext& context);
 
 // The quantizing pass with complete parameters, with the error sums and the
 // finiteness check fused in.

@@ -503,14 +503,6 @@ TEST_F(ServerTest, UnbuiltRpcsSayWhatIsMissing) {
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
     EXPECT_THAT(s.error_message(), HasSubstr("QuantizedMatMul is not implemented yet"));
   }
-  {
-    grpc::ClientContext context;
-    auto stream = stub().QuantizeStream(&context);
-    stream->WritesDone();
-    const grpc::Status s = stream->Finish();
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-    EXPECT_THAT(s.error_message(), HasSubstr("QuantizeStream is not implemented yet"));
-  }
   ExpectStillServing();
 }
 

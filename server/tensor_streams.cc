@@ -1,0 +1,282 @@
+// The streaming Quantize and Dequantize.
+#include "server/tensor_streams.h"
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "quantd/dequantize.h"
+#include "quantd/quantize.h"
+#include "quantd/status_macros.h"
+#include "server/proto_convert.h"
+
+namespace quantd::server {
+namespace {
+
+// Elements per window: a multiple of kSliceAlignment whose largest output
+// (FLOAT32 out of Dequantize, 2 MiB) fits gRPC's default 4 MiB receive limit.
+constexpr int64_t kWindowElements = 8 * kSliceAlignment;
+// Chunks of a buffered result.
+constexpr size_t kChunkBytes = size_t{2} << 20;
+
+std::span<const std::byte> Bytes(const std::vector<std::byte>& v, size_t from, size_t n) {
+  return std::span<const std::byte>(v).subspan(from, n);
+}
+
+// Input bytes of one element type, counted against what the header promised.
+class ChunkCounter {
+ public:
+  void Expect(int64_t bytes, std::string what) {
+    expected_ = bytes;
+    what_ = std::move(what);
+  }
+  absl::Status Add(size_t bytes) {
+    received_ += static_cast<int64_t>(bytes);
+    if (received_ > expected_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the stream has sent ", received_, " bytes, more than the ", expected_, " that ", what_,
+          " holds"));
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Complete() const {
+    if (received_ != expected_) {
+      return absl::InvalidArgumentError(absl::StrCat("the stream ended after ", received_,
+                                                     " bytes, but ", what_, " holds ", expected_));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  int64_t expected_ = 0;
+  int64_t received_ = 0;
+  std::string what_;
+};
+
+std::string Describe(DType dtype, const std::vector<int64_t>& shape) {
+  return absl::StrCat("a ", DTypeName(dtype), " tensor of shape [", absl::StrJoin(shape, ", "), "]");
+}
+
+class QuantizeStream final
+    : public StreamReactor<v1::QuantizeStreamRequest, v1::QuantizeStreamResponse> {
+ public:
+  using StreamReactor::StreamReactor;
+
+ private:
+  absl::Status OnMessage(v1::QuantizeStreamRequest& request) override {
+    if (!job_) {
+      if (!request.has_header()) {
+        return absl::InvalidArgumentError("the first message must be the header (dtype, shape, options)");
+      }
+      return Start(request.header());
+    }
+    if (request.has_header()) {
+      return absl::InvalidArgumentError("only the first message may be a header; the rest carry data");
+    }
+    QUANTD_RETURN_IF_ERROR(counter_.Add(request.data().size()));
+    const auto* bytes = reinterpret_cast<const std::byte*>(request.data().data());
+    pending_.insert(pending_.end(), bytes, bytes + request.data().size());
+    ScheduleMore();
+    return absl::OkStatus();
+  }
+
+  absl::Status Start(const v1::QuantizeStreamHeader& header) {
+    shape_.assign(header.shape().begin(), header.shape().end());
+    options_ = OptionsFromProto(header.options());
+    const DType dtype = static_cast<DType>(header.dtype());
+    if (options_.dtype == DType::kAuto && !options_.params) {
+      return absl::InvalidArgumentError(
+          "options.dtype AUTO compares formats on the whole tensor; use the unary Quantize");
+    }
+    if (options_.return_dequantized) {
+      return absl::InvalidArgumentError(
+          "options.return_dequantized is not available in QuantizeStream; use DequantizeStream");
+    }
+    QUANTD_ASSIGN_OR_RETURN(QuantizeJob job, PrepareQuantizeShape(dtype, shape_, options_));
+    job_.emplace(std::move(job));
+    const int64_t bytes = PackedByteSize(dtype, job_->count);
+    counter_.Expect(bytes, Describe(dtype, shape_));
+    windowed_ = job_->params_given;
+    if (!windowed_ && bytes > env().max_buffer_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          Describe(dtype, shape_), " is ", bytes, " bytes; its range comes from the whole tensor, "
+          "which would be buffered, above --max_buffer_bytes=", env().max_buffer_bytes,
+          ". Send explicit options.params (e.g. from Calibrate) to quantize it in a bounded window"));
+    }
+    if (windowed_) {
+      v1::QuantizeStreamResponse params;
+      ParamsToProto(job_->params, params.mutable_params());
+      Send(std::move(params));
+    }
+    return absl::OkStatus();
+  }
+
+  // The next full window, when there is one.
+  bool ScheduleMore() override {
+    const int64_t window_bytes = PackedByteSize(job_ ? job_->input.dtype : DType::kFloat32, kWindowElements);
+    if (!windowed_ || static_cast<int64_t>(pending_.size()) < window_bytes) return false;
+    Schedule([this](const ExecutionContext& execution) { return QuantizeWindow(kWindowElements, execution); });
+    return true;
+  }
+
+  absl::Status QuantizeWindow(int64_t count, const ExecutionContext& execution) {
+    const size_t in_bytes = PackedByteSize(job_->input.dtype, count);
+    std::vector<std::byte> out(PackedByteSize(job_->params.dtype, count));
+    QUANTD_RETURN_IF_ERROR(
+        QuantizeSlice(*job_, done_, Bytes(pending_, 0, in_bytes), out, &sums_, execution));
+    pending_.erase(pending_.begin(), pending_.begin() + in_bytes);
+    done_ += count;
+    v1::QuantizeStreamResponse data;
+    data.set_data(reinterpret_cast<const char*>(out.data()), out.size());
+    Send(std::move(data));
+    return absl::OkStatus();
+  }
+
+  absl::Status OnInputEnd() override {
+    if (!job_) return absl::InvalidArgumentError("the stream carried no header");
+    QUANTD_RETURN_IF_ERROR(counter_.Complete());
+    FinishAfterWrites();
+    Schedule([this](const ExecutionContext& execution) -> absl::Status {
+      if (!windowed_) return QuantizeBuffered(execution);
+      while (done_ < job_->count) {
+        QUANTD_RETURN_IF_ERROR(QuantizeWindow(std::min(kWindowElements, job_->count - done_), execution));
+      }
+      v1::QuantizeStreamResponse error;
+      ErrorStatsToProto(FinishErrorStats(sums_), error.mutable_error());
+      Send(std::move(error));
+      return absl::OkStatus();
+    });
+    return absl::OkStatus();
+  }
+
+  // The whole tensor at once, then its parameters and codes in chunks.
+  absl::Status QuantizeBuffered(const ExecutionContext& execution) {
+    const TensorView input{job_->input.dtype, shape_, pending_};
+    QUANTD_ASSIGN_OR_RETURN(QuantizeJob job, PrepareQuantize(input, options_));
+    std::vector<std::byte> out(job.output_bytes);
+    QUANTD_ASSIGN_OR_RETURN(QuantizeResult result, RunQuantize(job, out, {}, execution));
+    pending_ = {};
+    v1::QuantizeStreamResponse params;
+    ParamsToProto(result.params, params.mutable_params());
+    Send(std::move(params));
+    for (size_t at = 0; at < out.size(); at += kChunkBytes) {
+      v1::QuantizeStreamResponse data;
+      data.set_data(reinterpret_cast<const char*>(out.data()) + at, std::min(kChunkBytes, out.size() - at));
+      Send(std::move(data));
+    }
+    v1::QuantizeStreamResponse error;
+    ErrorStatsToProto(result.error, error.mutable_error());
+    Send(std::move(error));
+    return absl::OkStatus();
+  }
+
+  void Release() override {
+    pending_ = {};
+  }
+
+  std::vector<int64_t> shape_;
+  QuantizeOptions options_;
+  std::optional<QuantizeJob> job_;
+  ChunkCounter counter_;
+  bool windowed_ = false;
+  std::vector<std::byte> pending_;
+  int64_t done_ = 0;
+  ErrorSums sums_;
+};
+
+class DequantizeStream final
+    : public StreamReactor<v1::DequantizeStreamRequest, v1::DequantizeStreamResponse> {
+ public:
+  using StreamReactor::StreamReactor;
+
+ private:
+  absl::Status OnMessage(v1::DequantizeStreamRequest& request) override {
+    if (!job_) {
+      if (!request.has_header()) {
+        return absl::InvalidArgumentError(
+            "the first message must be the header (params, dtype, shape, output_dtype)");
+      }
+      const v1::DequantizeStreamHeader& header = request.header();
+      shape_.assign(header.shape().begin(), header.shape().end());
+      const DType dtype = static_cast<DType>(header.dtype());
+      QUANTD_ASSIGN_OR_RETURN(
+          DequantizeJob job,
+          PrepareDequantizeShape(dtype, shape_, ParamsFromProto(header.params()),
+                                 static_cast<DType>(header.output_dtype())));
+      job_.emplace(std::move(job));
+      counter_.Expect(PackedByteSize(dtype, job_->count), Describe(dtype, shape_));
+      return absl::OkStatus();
+    }
+    if (request.has_header()) {
+      return absl::InvalidArgumentError("only the first message may be a header; the rest carry data");
+    }
+    QUANTD_RETURN_IF_ERROR(counter_.Add(request.data().size()));
+    const auto* bytes = reinterpret_cast<const std::byte*>(request.data().data());
+    pending_.insert(pending_.end(), bytes, bytes + request.data().size());
+    ScheduleMore();
+    return absl::OkStatus();
+  }
+
+  bool ScheduleMore() override {
+    if (!job_ || static_cast<int64_t>(pending_.size()) < PackedByteSize(job_->params.dtype, kWindowElements)) {
+      return false;
+    }
+    Schedule([this](const ExecutionContext& execution) { return DequantizeWindow(kWindowElements, execution); });
+    return true;
+  }
+
+  absl::Status DequantizeWindow(int64_t count, const ExecutionContext& execution) {
+    const size_t in_bytes = PackedByteSize(job_->params.dtype, count);
+    std::vector<std::byte> out(PackedByteSize(job_->output_dtype, count));
+    QUANTD_RETURN_IF_ERROR(
+        DequantizeSlice(*job_, done_, count, Bytes(pending_, 0, in_bytes), out, execution));
+    pending_.erase(pending_.begin(), pending_.begin() + in_bytes);
+    done_ += count;
+    v1::DequantizeStreamResponse data;
+    data.set_data(reinterpret_cast<const char*>(out.data()), out.size());
+    Send(std::move(data));
+    return absl::OkStatus();
+  }
+
+  absl::Status OnInputEnd() override {
+    if (!job_) return absl::InvalidArgumentError("the stream carried no header");
+    QUANTD_RETURN_IF_ERROR(counter_.Complete());
+    FinishAfterWrites();
+    Schedule([this](const ExecutionContext& execution) -> absl::Status {
+      while (done_ < job_->count) {
+        QUANTD_RETURN_IF_ERROR(DequantizeWindow(std::min(kWindowElements, job_->count - done_), execution));
+      }
+      return absl::OkStatus();
+    });
+    return absl::OkStatus();
+  }
+
+  void Release() override { pending_ = {}; }
+
+  std::vector<int64_t> shape_;
+  std::optional<DequantizeJob> job_;
+  ChunkCounter counter_;
+  std::vector<std::byte> pending_;
+  int64_t done_ = 0;
+};
+
+template <typename Reactor>
+Reactor* Begin(Reactor* reactor) {
+  reactor->Begin();
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::QuantizeStreamRequest, v1::QuantizeStreamResponse>*
+NewQuantizeStream(grpc::CallbackServerContext* context, const StreamEnvironment& env) {
+  return Begin(new QuantizeStream(context, env));
+}
+
+grpc::ServerBidiReactor<v1::DequantizeStreamRequest, v1::DequantizeStreamResponse>*
+NewDequantizeStream(grpc::CallbackServerContext* context, const StreamEnvironment& env) {
+  return Begin(new DequantizeStream(context, env));
+}
+}  // namespace quantd::server
