@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages quantd needs (only those missing) and
-# builds it. Usage: scripts/setup.sh [build|test]  (test adds the test tools)
+# builds it. Usage: scripts/setup.sh [build|test|python-client]  (test adds
+# the test tools, python-client what the Python client needs)
 # Sourced by run.sh and test.sh; BUILD_DIR defaults to ./build.
 set -euo pipefail
 
@@ -15,6 +16,9 @@ BUILD_PACKAGES=(
 # deployment checks' npm tools (tests/deploy/package.json); openssl makes the
 # TLS tests' certificates.
 TEST_PACKAGES=(python3 python3-grpcio python3-numpy python3-torch python3-yaml prometheus yamllint nodejs openssl)
+# The Python client (client/python) runs on Debian's grpcio and numpy; torch
+# only for programs that pass torch tensors, which have it already.
+PYTHON_CLIENT_PACKAGES=(python3 python3-grpcio python3-numpy)
 
 quantd_install_packages() {
   local missing=()
@@ -60,6 +64,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   if [ "${1:-build}" = test ]; then
     quantd_install_packages "${TEST_PACKAGES[@]}"
     quantd_install_node_tools
+  elif [ "${1:-build}" = python-client ]; then
+    quantd_install_packages "${PYTHON_CLIENT_PACKAGES[@]}"
   fi
   quantd_build
 fi
