@@ -27,9 +27,9 @@ class QuantdError(Exception):
 
 def message_too_large(what, size, limit):
     """The error for a message above the client's max_message_bytes, raised
-    before sending: gRPC would refuse it with a less helpful message, and the
-    streaming RPCs that would carry it in chunks are not served yet."""
+    before sending: gRPC would refuse it with a less helpful message. This
+    client does not yet split tensors over the server's streaming RPCs."""
     return QuantdError(grpc.StatusCode.RESOURCE_EXHAUSTED, (
         "the %s message is %d bytes, above max_message_bytes (%d): raise max_message_bytes "
-        "(up to the server's --max_message_bytes) or split the tensor; streaming of larger "
-        "tensors (QuantizeStream, DequantizeStream) is not available yet") % (what, size, limit))
+        "(up to the server's --max_message_bytes) or split the tensor; this client does not "
+        "yet stream larger tensors over QuantizeStream/DequantizeStream") % (what, size, limit))
