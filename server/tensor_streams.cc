@@ -21,24 +21,23 @@ constexpr int64_t kWindowElements = 8 * kSliceAlignment;
 // Chunks of a buffered result.
 constexpr size_t kChunkBytes = size_t{2} << 20;
 
-std::span<const std::byte> Bytes(const std::vector<std::byte>& v, size_t from, size_t n) {
-  return std::span<const std::byte>(v).subspan(from, n);
-}
-
-// Input bytes of one element type, counted against what the header promised.
-class ChunkCounter {
+// The input bytes not yet processed, counted against what the header
+// promised.
+class InputWindow {
  public:
   void Expect(int64_t bytes, std::string what) {
     expected_ = bytes;
     what_ = std::move(what);
   }
-  absl::Status Add(size_t bytes) {
-    received_ += static_cast<int64_t>(bytes);
+  absl::Status Append(const std::string& data) {
+    received_ += static_cast<int64_t>(data.size());
     if (received_ > expected_) {
       return absl::InvalidArgumentError(absl::StrCat(
           "the stream has sent ", received_, " bytes, more than the ", expected_, " that ", what_,
           " holds"));
     }
+    const auto* bytes = reinterpret_cast<const std::byte*>(data.data());
+    pending_.insert(pending_.end(), bytes, bytes + data.size());
     return absl::OkStatus();
   }
   absl::Status Complete() const {
@@ -48,11 +47,19 @@ class ChunkCounter {
     }
     return absl::OkStatus();
   }
+  int64_t pending() const { return static_cast<int64_t>(pending_.size()); }
+  std::span<const std::byte> Front(size_t bytes) const {
+    return std::span<const std::byte>(pending_).first(bytes);
+  }
+  void Consume(size_t bytes) { pending_.erase(pending_.begin(), pending_.begin() + bytes); }
+  std::vector<std::byte>& all() { return pending_; }
+  void Release() { pending_ = {}; }
 
  private:
   int64_t expected_ = 0;
   int64_t received_ = 0;
   std::string what_;
+  std::vector<std::byte> pending_;
 };
 
 std::string Describe(DType dtype, const std::vector<int64_t>& shape) {
@@ -75,9 +82,7 @@ class QuantizeStream final
     if (request.has_header()) {
       return absl::InvalidArgumentError("only the first message may be a header; the rest carry data");
     }
-    QUANTD_RETURN_IF_ERROR(counter_.Add(request.data().size()));
-    const auto* bytes = reinterpret_cast<const std::byte*>(request.data().data());
-    pending_.insert(pending_.end(), bytes, bytes + request.data().size());
+    QUANTD_RETURN_IF_ERROR(input_.Append(request.data()));
     ScheduleMore();
     return absl::OkStatus();
   }
@@ -97,7 +102,7 @@ class QuantizeStream final
     QUANTD_ASSIGN_OR_RETURN(QuantizeJob job, PrepareQuantizeShape(dtype, shape_, options_));
     job_.emplace(std::move(job));
     const int64_t bytes = PackedByteSize(dtype, job_->count);
-    counter_.Expect(bytes, Describe(dtype, shape_));
+    input_.Expect(bytes, Describe(dtype, shape_));
     windowed_ = job_->params_given;
     if (!windowed_ && bytes > env().max_buffer_bytes) {
       return absl::ResourceExhaustedError(absl::StrCat(
@@ -116,7 +121,7 @@ class QuantizeStream final
   // The next full window, when there is one.
   bool ScheduleMore() override {
     const int64_t window_bytes = PackedByteSize(job_ ? job_->input.dtype : DType::kFloat32, kWindowElements);
-    if (!windowed_ || static_cast<int64_t>(pending_.size()) < window_bytes) return false;
+    if (!windowed_ || input_.pending() < window_bytes) return false;
     Schedule([this](const ExecutionContext& execution) { return QuantizeWindow(kWindowElements, execution); });
     return true;
   }
@@ -124,9 +129,8 @@ class QuantizeStream final
   absl::Status QuantizeWindow(int64_t count, const ExecutionContext& execution) {
     const size_t in_bytes = PackedByteSize(job_->input.dtype, count);
     std::vector<std::byte> out(PackedByteSize(job_->params.dtype, count));
-    QUANTD_RETURN_IF_ERROR(
-        QuantizeSlice(*job_, done_, Bytes(pending_, 0, in_bytes), out, &sums_, execution));
-    pending_.erase(pending_.begin(), pending_.begin() + in_bytes);
+    QUANTD_RETURN_IF_ERROR(QuantizeSlice(*job_, done_, input_.Front(in_bytes), out, &sums_, execution));
+    input_.Consume(in_bytes);
     done_ += count;
     v1::QuantizeStreamResponse data;
     data.set_data(reinterpret_cast<const char*>(out.data()), out.size());
@@ -136,7 +140,7 @@ class QuantizeStream final
 
   absl::Status OnInputEnd() override {
     if (!job_) return absl::InvalidArgumentError("the stream carried no header");
-    QUANTD_RETURN_IF_ERROR(counter_.Complete());
+    QUANTD_RETURN_IF_ERROR(input_.Complete());
     FinishAfterWrites();
     Schedule([this](const ExecutionContext& execution) -> absl::Status {
       if (!windowed_) return QuantizeBuffered(execution);
@@ -153,11 +157,11 @@ class QuantizeStream final
 
   // The whole tensor at once, then its parameters and codes in chunks.
   absl::Status QuantizeBuffered(const ExecutionContext& execution) {
-    const TensorView input{job_->input.dtype, shape_, pending_};
+    const TensorView input{job_->input.dtype, shape_, input_.all()};
     QUANTD_ASSIGN_OR_RETURN(QuantizeJob job, PrepareQuantize(input, options_));
     std::vector<std::byte> out(job.output_bytes);
     QUANTD_ASSIGN_OR_RETURN(QuantizeResult result, RunQuantize(job, out, {}, execution));
-    pending_ = {};
+    input_.Release();
     v1::QuantizeStreamResponse params;
     ParamsToProto(result.params, params.mutable_params());
     Send(std::move(params));
@@ -172,16 +176,13 @@ class QuantizeStream final
     return absl::OkStatus();
   }
 
-  void Release() override {
-    pending_ = {};
-  }
+  void Release() override { input_.Release(); }
 
   std::vector<int64_t> shape_;
   QuantizeOptions options_;
   std::optional<QuantizeJob> job_;
-  ChunkCounter counter_;
+  InputWindow input_;
   bool windowed_ = false;
-  std::vector<std::byte> pending_;
   int64_t done_ = 0;
   ErrorSums sums_;
 };
@@ -206,21 +207,19 @@ class DequantizeStream final
           PrepareDequantizeShape(dtype, shape_, ParamsFromProto(header.params()),
                                  static_cast<DType>(header.output_dtype())));
       job_.emplace(std::move(job));
-      counter_.Expect(PackedByteSize(dtype, job_->count), Describe(dtype, shape_));
+      input_.Expect(PackedByteSize(dtype, job_->count), Describe(dtype, shape_));
       return absl::OkStatus();
     }
     if (request.has_header()) {
       return absl::InvalidArgumentError("only the first message may be a header; the rest carry data");
     }
-    QUANTD_RETURN_IF_ERROR(counter_.Add(request.data().size()));
-    const auto* bytes = reinterpret_cast<const std::byte*>(request.data().data());
-    pending_.insert(pending_.end(), bytes, bytes + request.data().size());
+    QUANTD_RETURN_IF_ERROR(input_.Append(request.data()));
     ScheduleMore();
     return absl::OkStatus();
   }
 
   bool ScheduleMore() override {
-    if (!job_ || static_cast<int64_t>(pending_.size()) < PackedByteSize(job_->params.dtype, kWindowElements)) {
+    if (!job_ || input_.pending() < PackedByteSize(job_->params.dtype, kWindowElements)) {
       return false;
     }
     Schedule([this](const ExecutionContext& execution) { return DequantizeWindow(kWindowElements, execution); });
@@ -230,9 +229,8 @@ class DequantizeStream final
   absl::Status DequantizeWindow(int64_t count, const ExecutionContext& execution) {
     const size_t in_bytes = PackedByteSize(job_->params.dtype, count);
     std::vector<std::byte> out(PackedByteSize(job_->output_dtype, count));
-    QUANTD_RETURN_IF_ERROR(
-        DequantizeSlice(*job_, done_, count, Bytes(pending_, 0, in_bytes), out, execution));
-    pending_.erase(pending_.begin(), pending_.begin() + in_bytes);
+    QUANTD_RETURN_IF_ERROR(DequantizeSlice(*job_, done_, count, input_.Front(in_bytes), out, execution));
+    input_.Consume(in_bytes);
     done_ += count;
     v1::DequantizeStreamResponse data;
     data.set_data(reinterpret_cast<const char*>(out.data()), out.size());
@@ -242,7 +240,7 @@ class DequantizeStream final
 
   absl::Status OnInputEnd() override {
     if (!job_) return absl::InvalidArgumentError("the stream carried no header");
-    QUANTD_RETURN_IF_ERROR(counter_.Complete());
+    QUANTD_RETURN_IF_ERROR(input_.Complete());
     FinishAfterWrites();
     Schedule([this](const ExecutionContext& execution) -> absl::Status {
       while (done_ < job_->count) {
@@ -253,12 +251,11 @@ class DequantizeStream final
     return absl::OkStatus();
   }
 
-  void Release() override { pending_ = {}; }
+  void Release() override { input_.Release(); }
 
   std::vector<int64_t> shape_;
   std::optional<DequantizeJob> job_;
-  ChunkCounter counter_;
-  std::vector<std::byte> pending_;
+  InputWindow input_;
   int64_t done_ = 0;
 };
 

@@ -29,21 +29,10 @@ constexpr int32_t kMaxBins = 1 << 16;
 constexpr double kDefaultPercentile = 99.99;
 constexpr double kDefaultAveragingConstant = 0.01;
 
-// Fine bins per histogram: a power of two, at least four per coarse bin on
-// each side of zero, so that re-binning stays within one coarse bin.
+// Fine bins per histogram over [-R, R]: a power of two, four times num_bins
+// (rounded up), so that over [0, amax] (R < 2 amax) every coarse bin spans
+// at least one fine bin and re-binning stays within one coarse bin.
 int64_t FineBins(int32_t num_bins) { return int64_t{4} * std::bit_ceil(static_cast<uint32_t>(num_bins)); }
-
-QuantParams TargetSpec(const CalibrateOptions& o) {
-  QuantParams spec;
-  spec.dtype = o.dtype;
-  spec.scheme = o.scheme;
-  spec.granularity = o.granularity;
-  spec.axis = o.axis;
-  spec.group_size = o.group_size;
-  spec.full_range = o.full_range;
-  spec.scale_dtype = o.scale_dtype;
-  return spec;
-}
 
 // The sizes that define a layout's slots, in API.md's scale order.
 std::vector<int64_t> SlotShape(const SlotLayout& layout, Granularity granularity) {

@@ -96,19 +96,6 @@ absl::StatusOr<Rounding> ResolveRounding(Rounding rounding, const ElementFormat&
   return rounding;
 }
 
-// The options' target fields as a parameter spec for ResolveTarget.
-QuantParams TargetSpec(const QuantizeOptions& options) {
-  QuantParams spec;
-  spec.dtype = options.dtype;
-  spec.scheme = options.scheme;
-  spec.granularity = options.granularity;
-  spec.axis = options.axis;
-  spec.group_size = options.group_size;
-  spec.full_range = options.full_range;
-  spec.scale_dtype = options.scale_dtype;
-  return spec;
-}
-
 // Scales, zero points and codebooks of every slot from its range.
 void ChooseParams(const QuantizeJob& job, const ElementFormat& format, const SlotRanges& ranges,
                   QuantParams* params) {

@@ -35,6 +35,21 @@ absl::StatusOr<ResolvedTarget> ResolveTarget(const QuantParams& spec,
                                              int64_t count,
                                              absl::string_view field);
 
+// The target fields of QuantizeOptions or CalibrateOptions as a spec for
+// ResolveTarget.
+template <typename Options>
+QuantParams TargetSpec(const Options& options) {
+  QuantParams spec;
+  spec.dtype = options.dtype;
+  spec.scheme = options.scheme;
+  spec.granularity = options.granularity;
+  spec.axis = options.axis;
+  spec.group_size = options.group_size;
+  spec.full_range = options.full_range;
+  spec.scale_dtype = options.scale_dtype;
+  return spec;
+}
+
 // Checks explicit parameters against a resolved target: the counts per
 // granularity; scales finite, >= FLT_MIN and representable in scale_dtype;
 // zero points inside [qmin, qmax] for ASYMMETRIC and absent for SYMMETRIC;

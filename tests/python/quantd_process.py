@@ -61,6 +61,14 @@ class QuantdProcess:
     def stub(self, channel=None):
         return quantd_pb2_grpc.QuantizerStub(channel or self.channel())
 
+    def rss_bytes(self):
+        """The server's resident memory now."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS in /proc status")
+
     def terminate(self, timeout=30):
         """SIGTERM, then the exit code."""
         self.proc.send_signal(signal.SIGTERM)

@@ -187,13 +187,6 @@ class CalibrateTest(ServerTestCase):
                 self.assertEqual(list(merged.params.scales), list(whole.params.scales),
                                  (pb.RangeMethod.Name(method), shards))
 
-    def rss_bytes(self):
-        with open(f"/proc/{self.server.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS")
-
     def test_a_thousand_batch_stream_keeps_server_memory_flat(self):
         # 1,000 batches of 1 MiB (1 GiB in all), per channel with 256
         # histograms: the server holds one batch and the state, so its
@@ -208,7 +201,7 @@ class CalibrateTest(ServerTestCase):
             yield pb.CalibrateRequest(options=options)
             for b in range(1000):
                 if b in (100, 999):
-                    samples[b] = self.rss_bytes()
+                    samples[b] = self.server.rss_bytes()
                 yield pb.CalibrateRequest(batch=batch)
 
         r = self.stub.Calibrate(requests())

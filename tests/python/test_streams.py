@@ -13,14 +13,6 @@ CHUNK_ELEMENTS = 1 << 20  # 4 MiB of float32 a message.
 CHUNKS = 520              # 520 MiB elements: 2.03 GiB.
 
 
-def rss_bytes(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
-
-
 class StreamTest(unittest.TestCase):
     def test_two_gib_stream_with_bounded_server_memory(self):
         rng = np.random.default_rng(3)
@@ -32,14 +24,13 @@ class StreamTest(unittest.TestCase):
                                          options=pb.QuantizeOptions(params=params))
         raw = chunk.tobytes()
         with QuantdProcess() as server:
-            pid = server.proc.pid
-            before = rss_bytes(pid)
+            before = server.rss_bytes()
             peak = [before]
             done = threading.Event()
 
             def sample():
                 while not done.wait(0.05):
-                    peak[0] = max(peak[0], rss_bytes(pid))
+                    peak[0] = max(peak[0], server.rss_bytes())
 
             sampler = threading.Thread(target=sample)
             sampler.start()
