@@ -4,11 +4,13 @@
 #define QUANTD_BENCH_BENCH_UTIL_H_
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <random>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -40,6 +42,31 @@ inline const std::vector<float>& NormalFloats(int64_t n) {
     for (float& v : x) v = normal(rng);
   }
   return x;
+}
+
+// An output buffer of `count` T, made once per type and size and shared by
+// every benchmark: Google Benchmark runs each benchmark's set-up once per
+// repetition, and allocating and clearing a fresh buffer of up to 256 MiB
+// each time would take longer than the measurement. Its first touch
+// happens here, so page faults stay out of the timings.
+template <typename T>
+std::span<T> Scratch(int64_t count) {
+  static std::map<int64_t, std::vector<T>> cache;
+  std::vector<T>& buffer = cache[count];
+  if (static_cast<int64_t>(buffer.size()) != count) buffer.assign(count, T{});
+  return buffer;
+}
+
+// `bytes` bytes of codes, made once per size and shared: any byte is two
+// 4-bit codes, and none is an FP8 NaN.
+inline std::span<const std::byte> CodeBytes(int64_t bytes) {
+  static std::map<int64_t, std::vector<std::byte>> cache;
+  std::vector<std::byte>& codes = cache[bytes];
+  if (static_cast<int64_t>(codes.size()) != bytes) {
+    codes.resize(bytes);
+    for (int64_t b = 0; b < bytes; ++b) codes[b] = static_cast<std::byte>(b * 7 % 0x7e);
+  }
+  return codes;
 }
 
 // A pool with threads - 1 helpers (the caller is the other), or none.

@@ -8,8 +8,23 @@ import json
 import os
 import sys
 
-# quantd operation -> the stream loop with its traffic.
-STREAM = {"quantize": "stream_4r1w", "dequantize": "stream_1r4w"}
+# (direction, bits per code) -> the stream loop with that traffic: float32
+# in and codes out to quantize, codes in and float32 out to dequantize.
+STREAM = {
+    ("quantize", 8): "stream_4r1w",
+    ("dequantize", 8): "stream_1r4w",
+    ("quantize", 4): "stream_4r0.5w",
+    ("dequantize", 4): "stream_0.5r4w",
+}
+
+
+def traffic(op):
+    """(stream loop, input bytes per element) of a quantd operation; its
+    name says the format when that is not INT8."""
+    direction = op.split("_")[0]
+    bits = 4 if "int4" in op or "nf4" in op else 8
+    bytes_in = 4 if direction == "quantize" else bits / 8
+    return STREAM[(direction, bits)], bytes_in
 
 
 def medians(path):
@@ -45,8 +60,9 @@ def main(directory):
         if not name.startswith("quantd/"):
             continue
         op = name.split("/", 1)[1]
-        bytes_in = n * (1 if op.startswith("dequantize") else 4)
-        stream = times[(STREAM[op.split("_")[0]], n, threads)]
+        stream_name, bytes_per_element = traffic(op)
+        bytes_in = n * bytes_per_element
+        stream = times[(stream_name, n, threads)]
         ratio = stream / seconds
         min_ratio = ratio if min_ratio is None else min(min_ratio, ratio)
 

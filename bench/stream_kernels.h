@@ -11,6 +11,11 @@ namespace quantd::bench {
 void Stream4To1(const float* x, int8_t* out, int64_t n);
 // Reads n bytes, writes n floats: dequantize's traffic.
 void Stream1To4(const int8_t* q, float* out, int64_t n);
+// Reads n floats, writes n / 2 bytes (a conversion to 4 bits, two per
+// byte; n even): 4-bit quantize's traffic.
+void Stream4ToHalf(const float* x, uint8_t* out, int64_t n);
+// Reads n / 2 bytes, writes n floats (n even): 4-bit dequantize's traffic.
+void StreamHalfTo4(const uint8_t* q, float* out, int64_t n);
 
 }  // namespace quantd::bench
 

@@ -25,8 +25,10 @@ struct ErrorStats {
 // different chunks combine with Merge, so threads can each keep their own.
 // Nothing here is inline: SIMD kernels, compiled with ISA flags, add to the
 // fields directly, and an inline function would let ISA code leak into the
-// copy every other file links.
-struct ErrorSums {
+// copy every other file links. One cache line each: threads add to the
+// sums of neighbouring blocks once per span, and sums sharing a line would
+// bounce it between their cores.
+struct alignas(64) ErrorSums {
   int64_t count = 0;
   double sum_sq_x = 0;
   double sum_sq_y = 0;

@@ -20,12 +20,12 @@ struct MiniFloatCode {
   bool clipped = false;  // The rounded magnitude exceeded max_finite.
 };
 
-// Rounds finite `v` onto the format's grid and saturates to its largest
-// finite value. `round_to_integer` rounds v / quantum, where quantum is the
-// spacing of representable values in v's binade (never below the subnormal
-// spacing); v / quantum is exact because quantum is a power of two. With
-// half-to-even this is the IEEE cast; with floor or stochastic rounding it
-// is their float analogue. The sign of zero is kept.
+// Rounds `v` onto the format's grid and saturates to its largest finite
+// value, an infinite v too. `round_to_integer` rounds v / quantum, where
+// quantum is the spacing of representable values in v's binade (never
+// below the subnormal spacing); v / quantum is exact because quantum is a
+// power of two. With half-to-even this is the IEEE cast; with floor or
+// stochastic rounding it is their float analogue. The sign of zero is kept.
 template <typename RoundToInteger>
 MiniFloatCode EncodeMiniFloat(const MiniFloatLayout& layout, int bits, float v,
                               RoundToInteger round_to_integer);
@@ -49,14 +49,20 @@ MiniFloatCode EncodeMiniFloat(const MiniFloatLayout& layout, int bits, float v,
                               RoundToInteger round_to_integer) {
   const bool negative = std::signbit(v);
   const float a = std::fabs(v);
-  const int min_exponent = MiniFloatMinExponent(layout);
-  int exponent = a > 0 ? std::ilogb(a) : min_exponent;
-  if (exponent < min_exponent) exponent = min_exponent;
-  const float quantum = std::ldexp(1.0f, exponent - layout.mantissa_bits);
-  // Rounding the signed quotient keeps FLOOR a floor towards -inf.
-  const float n = round_to_integer(v / quantum);
+  // An infinite v (x / scale beyond float32 with a tiny scale) lies beyond
+  // every format's range; its quantum would be infinite too, and v / quantum
+  // NaN.
+  float magnitude = a;
+  if (!std::isinf(a)) {
+    const int min_exponent = MiniFloatMinExponent(layout);
+    int exponent = a > 0 ? std::ilogb(a) : min_exponent;
+    if (exponent < min_exponent) exponent = min_exponent;
+    const float quantum = std::ldexp(1.0f, exponent - layout.mantissa_bits);
+    // Rounding the signed quotient keeps FLOOR a floor towards -inf.
+    const float n = round_to_integer(v / quantum);
+    magnitude = std::fabs(n) * quantum;  // May carry into the next binade.
+  }
   MiniFloatCode result;
-  float magnitude = std::fabs(n) * quantum;  // May carry into the next binade.
   if (magnitude > layout.max_finite) {
     result.clipped = true;
     magnitude = layout.max_finite;

@@ -41,14 +41,31 @@ inline SlotSpan SlotSpanAt(const SlotLayout& layout, int64_t i, int64_t end) {
   return span;
 }
 
-// Calls fn(SlotSpan) for consecutive spans covering [begin, end); stops
-// early when fn returns false.
+// Calls fn(SlotSpan) for consecutive spans covering [begin, end), the
+// spans of SlotSpanAt; stops early when fn returns false.
 template <typename Fn>
 void ForEachSlotSpan(const SlotLayout& layout, int64_t begin, int64_t end, Fn fn) {
-  for (int64_t i = begin; i < end;) {
-    const SlotSpan span = SlotSpanAt(layout, i, end);
+  if (begin >= end) return;
+  // Groups along the last axis: every span after the first starts a group
+  // and has the next slot, so it follows from the one before without
+  // SlotSpanAt's divisions, which would cost as much as the kernel on a
+  // short group.
+  const bool next_group = layout.group_size > 0 && layout.inner == 1 && layout.slots() > 1;
+  int64_t a = next_group ? begin % layout.axis_len : 0;  // The span's index along the axis.
+  SlotSpan span = SlotSpanAt(layout, begin, end);
+  for (;;) {
     if (!fn(span)) return;
-    i += span.count;
+    const int64_t i = span.start + span.count;
+    if (i >= end) return;
+    if (!next_group) {
+      span = SlotSpanAt(layout, i, end);
+      continue;
+    }
+    a += span.count;  // The span ended at its group's end.
+    if (a == layout.axis_len) a = 0;
+    span.start = i;
+    span.slot += 1;
+    span.count = std::min(std::min(layout.group_size, layout.axis_len - a), end - i);
   }
 }
 

@@ -1,31 +1,27 @@
-// Every SIMD kernel table against the scalar reference: bit-exact integer
-// outputs and x', exact min/max, clipped counts and error maxima, error sums
-// to rounding. Random data, tails of every length 0..64, unaligned buffers,
+// The SIMD min/max and INT8/UINT8 kernels against the scalar reference
+// (format_kernels_test.cc has the other formats): bit-exact integer outputs
+// and x', exact min/max, clipped counts and error maxima, error sums to
+// rounding. Random data, tails of every length 0..70, unaligned buffers,
 // denormals, values on rounding ties, huge and tiny scales, every rounding
 // mode, input and output dtype. Paths the CPU lacks are skipped.
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <ostream>
 #include <random>
-#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "formats/element_io.h"
 #include "kernels/kernels.h"
+#include "simd_kernel_test_util.h"
 
 namespace quantd {
 namespace {
 
-struct Path {
-  std::string name;
-  const KernelTable* table;
-  Isa needs;
-};
-
-void PrintTo(const Path& path, std::ostream* os) { *os << path.name; }
+using ::quantd::testing::EncodeFloats;
+using ::quantd::testing::ExpectSumsMatch;
+using ::quantd::testing::SimdPaths;
 
 // Every length up to 70 (all tails of 16- and 8-lane loops), and a long one.
 std::vector<int64_t> TailLengths() {
@@ -35,19 +31,7 @@ std::vector<int64_t> TailLengths() {
   return lengths;
 }
 
-std::vector<Path> SimdPaths() {
-  return {{"avx2", KernelsAvx2(), Isa::kAvx2}, {"avx512", KernelsAvx512(), Isa::kAvx512}};
-}
-
-class IntKernelsTest : public ::testing::TestWithParam<Path> {
- protected:
-  void SetUp() override {
-    if (GetParam().table == nullptr) GTEST_SKIP() << GetParam().name << " is not built";
-    if (DetectedIsa() < GetParam().needs) GTEST_SKIP() << "this CPU lacks " << GetParam().name;
-  }
-  const KernelTable& simd() const { return *GetParam().table; }
-  const KernelTable& reference() const { return KernelsReference(); }
-};
+using IntKernelsTest = ::quantd::testing::SimdKernelsTest;
 
 // Float32 values of several kinds; huge ones stay finite in FLOAT16.
 std::vector<float> Values(std::mt19937& rng, int64_t n, int kind, DType dtype = DType::kFloat32) {
@@ -66,25 +50,6 @@ std::vector<float> Values(std::mt19937& rng, int64_t n, int kind, DType dtype = 
   return x;
 }
 
-// Bytes of `values` in `dtype`, placed `offset` bytes into the buffer.
-std::vector<std::byte> Encode(const std::vector<float>& values, DType dtype, int offset) {
-  std::vector<std::byte> bytes(offset + values.size() * DTypeBits(dtype) / 8 + 1);
-  for (size_t i = 0; i < values.size(); ++i) StoreFloatElement(dtype, bytes.data() + offset, i, values[i]);
-  return bytes;
-}
-
-void ExpectSumsMatch(const ErrorSums& a, const ErrorSums& b) {
-  EXPECT_EQ(a.count, b.count);
-  EXPECT_EQ(a.clipped, b.clipped);
-  EXPECT_EQ(a.max_abs_error, b.max_abs_error);
-  for (auto [x, y] : {std::pair{a.sum_sq_x, b.sum_sq_x}, {a.sum_sq_y, b.sum_sq_y},
-                      {a.sum_xy, b.sum_xy}, {a.sum_sq_error, b.sum_sq_error},
-                      {a.sum_abs_error, b.sum_abs_error}}) {
-    ASSERT_TRUE(std::isfinite(x) && std::isfinite(y));
-    EXPECT_NEAR(x, y, 1e-12 * std::max(std::fabs(x), std::fabs(y)) + 1e-300);
-  }
-}
-
 TEST_P(IntKernelsTest, QuantizeMatchesReferenceBitForBit) {
   std::mt19937 rng(42);
   const std::vector<float> channel_scales{1.0f, 0.037f, 3e-38f, 1e30f, 0.5f, 7.25f, 1e-3f, 2.0f};
@@ -96,7 +61,7 @@ TEST_P(IntKernelsTest, QuantizeMatchesReferenceBitForBit) {
             for (int stride : {0, 1}) {
               const int offset = static_cast<int>(n % 3);
               const std::vector<float> x = Values(rng, n, kind, src_dtype);
-              const std::vector<std::byte> src = Encode(x, src_dtype, offset);
+              const std::vector<std::byte> src = EncodeFloats(x, src_dtype, offset);
               // Per-element channels cycle through the scale list.
               std::vector<float> scales(std::max<int64_t>(n, 1)), inv(scales.size()), zps(scales.size());
               for (size_t c = 0; c < scales.size(); ++c) {
@@ -143,7 +108,7 @@ TEST_P(IntKernelsTest, MinMaxMatchesReferenceAndFindsTheFirstNonFinite) {
     for (int64_t n = 0; n <= 64; ++n) {
       for (int stride : {0, 1}) {
         const std::vector<float> x = Values(rng, n, static_cast<int>(n % 4), dtype);
-        const std::vector<std::byte> src = Encode(x, dtype, 1);
+        const std::vector<std::byte> src = EncodeFloats(x, dtype, 1);
         const size_t channels = stride ? std::max<int64_t>(n, 1) : 1;
         std::vector<float> mins_ref(channels, INFINITY), maxs_ref(channels, -INFINITY);
         std::vector<float> mins_simd = mins_ref, maxs_simd = maxs_ref;
@@ -160,7 +125,7 @@ TEST_P(IntKernelsTest, MinMaxMatchesReferenceAndFindsTheFirstNonFinite) {
         std::vector<float> x = Values(rng, 64, 0);
         x[bad_at] = bad;
         if (bad_at + 9 < 64) x[bad_at + 9] = NAN;
-        const std::vector<std::byte> src = Encode(x, dtype, 0);
+        const std::vector<std::byte> src = EncodeFloats(x, dtype, 0);
         float mn = INFINITY, mx = -INFINITY;
         EXPECT_EQ(simd().min_max({dtype, src.data()}, {0, 64, 0, 0}, &mn, &mx), bad_at);
         EXPECT_EQ(reference().min_max({dtype, src.data()}, {0, 64, 0, 0}, &mn, &mx), bad_at);

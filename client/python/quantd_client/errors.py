@@ -31,5 +31,5 @@ def message_too_large(what, size, limit):
     client does not yet split tensors over the server's streaming RPCs."""
     return QuantdError(grpc.StatusCode.RESOURCE_EXHAUSTED, (
         "the %s message is %d bytes, above max_message_bytes (%d): raise max_message_bytes "
-        "(up to the server's --max_message_bytes) or split the tensor; this client does not "
-        "yet stream larger tensors over QuantizeStream/DequantizeStream") % (what, size, limit))
+        "(up to the server's --max_message_bytes) or split the tensor; streaming larger tensors "
+        "over QuantizeStream/DequantizeStream is not in this client yet") % (what, size, limit))

@@ -1,0 +1,318 @@
+// The AVX-512 kernels' building blocks: loads and stores of the float
+// dtypes, rounding, per-slot parameters, the finiteness check, the
+// error-sum accumulators, 4-bit packing, and the loops over a span that
+// every format shares (SIMD body, reference head and tail).
+//
+// Only for files compiled with the AVX-512 flags (src/CMakeLists.txt).
+// Everything here is in an unnamed namespace: each of those files keeps its
+// own copy, so no AVX-512 code can be merged by the linker into a function
+// that files without these flags call (see kernels/kernels.h).
+#ifndef QUANTD_KERNELS_AVX512_SIMD_AVX512_H_
+#define QUANTD_KERNELS_AVX512_SIMD_AVX512_H_
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/kernels.h"
+
+namespace quantd {
+namespace {
+
+constexpr int64_t kLanes = 16;
+
+inline __m512 Load(DType dtype, const std::byte* data, int64_t i) {
+  switch (dtype) {
+    case DType::kFloat16:
+      return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + 2 * i)));
+    case DType::kBFloat16: {
+      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + 2 * i));
+      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
+    }
+    default:
+      return _mm512_loadu_ps(reinterpret_cast<const float*>(data) + i);
+  }
+}
+
+// Round to nearest even, as the reference FloatToBFloat16Bits. The only NaN
+// a kernel stores is the quiet default NaN (a decoded NaN code times a
+// scale), which this keeps as the reference does: its low half is zero.
+inline __m256i ToBFloat16(__m512 y) {
+  const __m512i bits = _mm512_castps_si512(y);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+  const __m512i rounded = _mm512_add_epi32(_mm512_add_epi32(bits, _mm512_set1_epi32(0x7fff)), lsb);
+  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(rounded, 16));
+}
+
+inline void Store(DType dtype, std::byte* data, int64_t i, __m512 y) {
+  switch (dtype) {
+    case DType::kFloat16:
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(data + 2 * i),
+                          _mm512_cvtps_ph(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      break;
+    case DType::kBFloat16:
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(data + 2 * i), ToBFloat16(y));
+      break;
+    default:
+      _mm512_storeu_ps(reinterpret_cast<float*>(data) + i, y);
+  }
+}
+
+inline __m512 Round(__m512 v, Rounding rounding) {
+  switch (rounding) {
+    case Rounding::kFloor:
+      return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    case Rounding::kHalfAwayFromZero: {
+      // trunc(v), plus one away from zero where the dropped fraction is at
+      // least a half; v - trunc(v) is exact.
+      const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      const __m512 fraction = _mm512_abs_ps(_mm512_sub_ps(v, t));
+      const __mmask16 up = _mm512_cmp_ps_mask(fraction, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+      const __m512 one = _mm512_or_ps(_mm512_set1_ps(1.0f),
+                                      _mm512_and_ps(v, _mm512_set1_ps(-0.0f)));
+      return _mm512_mask_add_ps(t, up, t, one);
+    }
+    default:
+      return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+}
+
+// SpanTail(span, done), here so that it inlines: the loops below take it
+// once or twice per span, and spans can be as short as a group.
+inline SlotSpan After(SlotSpan span, int64_t done) {
+  return SlotSpan{span.start + done, span.count - done, span.slot + done * span.stride, span.stride};
+}
+
+// A slot parameter over a span's loop: for stride 0 (kPerElement false)
+// one broadcast made before the loop, for stride 1 the 16 values of
+// elements k..k+15; `absent` where the parameter is not given.
+template <bool kPerElement>
+class SlotValues {
+ public:
+  SlotValues(const float* values, SlotSpan span, float absent)
+      : values_(values == nullptr ? nullptr : values + span.slot),
+        constant_(_mm512_set1_ps(values == nullptr || kPerElement ? absent : values[span.slot])) {}
+
+  __m512 At(int64_t k) const {
+    if constexpr (kPerElement) {
+      if (values_ != nullptr) return _mm512_loadu_ps(values_ + k);
+    }
+    return constant_;
+  }
+
+ private:
+  const float* values_;
+  __m512 constant_;
+};
+
+// The lanes holding NaN or an infinity (quiet and signalling NaN classes).
+inline __mmask16 NonFinite(__m512 x) { return _mm512_fpclass_ps_mask(x, 0x01 | 0x08 | 0x10 | 0x80); }
+
+// ErrorAccumulator::AddTo adds to these four as one vector.
+static_assert(offsetof(ErrorSums, sum_sq_y) == offsetof(ErrorSums, sum_sq_x) + 8 &&
+              offsetof(ErrorSums, sum_xy) == offsetof(ErrorSums, sum_sq_x) + 16 &&
+              offsetof(ErrorSums, sum_sq_error) == offsetof(ErrorSums, sum_sq_x) + 24);
+
+// The error of x against x' in double, as the reference keeps it: x², y²
+// and xy are exact in double and x - y is formed as ErrorSums::Add forms
+// it; the square of the error is fused into its addition, and the order of
+// the additions differs. So the count and the maximum are exact and the
+// sums agree to rounding. Two of each accumulator (one per half vector),
+// so that consecutive additions do not wait on each other.
+struct ErrorAccumulator {
+  __m512d sq_x[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+  __m512d sq_y[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+  __m512d xy[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+  __m512d sq_e[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+  __m512d abs_e[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+  __m512d max_e[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+  void Add(__m512 x, __m512 y) {
+    for (int half = 0; half < 2; ++half) {
+      const __m512d xd = _mm512_cvtps_pd(half ? _mm512_extractf32x8_ps(x, 1) : _mm512_castps512_ps256(x));
+      const __m512d yd = _mm512_cvtps_pd(half ? _mm512_extractf32x8_ps(y, 1) : _mm512_castps512_ps256(y));
+      const __m512d ed = _mm512_sub_pd(xd, yd);
+      const __m512d ad = _mm512_abs_pd(ed);
+      sq_x[half] = _mm512_fmadd_pd(xd, xd, sq_x[half]);
+      sq_y[half] = _mm512_fmadd_pd(yd, yd, sq_y[half]);
+      xy[half] = _mm512_fmadd_pd(xd, yd, xy[half]);
+      sq_e[half] = _mm512_fmadd_pd(ed, ed, sq_e[half]);
+      abs_e[half] = _mm512_add_pd(abs_e[half], ad);
+      max_e[half] = _mm512_max_pd(max_e[half], ad);
+    }
+  }
+
+  // Adds what was accumulated over `count` elements, `clipped` of them
+  // clipped, to sums: the four sums of products in one vector (their
+  // fields follow each other), reduced together.
+  void AddTo(ErrorSums* sums, int64_t count, int64_t clipped) const {
+    if (count == 0) return;
+    const auto quarter = [](__m512d a, __m512d b) {  // a + b, folded to 4 lanes.
+      const __m512d s = _mm512_add_pd(a, b);
+      return _mm256_add_pd(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1));
+    };
+    const __m256d x2 = quarter(sq_x[0], sq_x[1]), y2 = quarter(sq_y[0], sq_y[1]);
+    const __m256d products = quarter(xy[0], xy[1]), e2 = quarter(sq_e[0], sq_e[1]);
+    // [x2 0+1, y2 0+1, x2 2+3, y2 2+3] and the same for the other pair.
+    const __m256d h0 = _mm256_hadd_pd(x2, y2), h1 = _mm256_hadd_pd(products, e2);
+    const __m256d four = _mm256_add_pd(_mm256_permute2f128_pd(h0, h1, 0x20),
+                                       _mm256_permute2f128_pd(h0, h1, 0x31));
+    _mm256_storeu_pd(&sums->sum_sq_x, _mm256_add_pd(_mm256_loadu_pd(&sums->sum_sq_x), four));
+    const __m256d abs4 = quarter(abs_e[0], abs_e[1]);
+    __m128d a = _mm_add_pd(_mm256_castpd256_pd128(abs4), _mm256_extractf128_pd(abs4, 1));
+    sums->sum_abs_error += _mm_cvtsd_f64(_mm_add_sd(a, _mm_unpackhi_pd(a, a)));
+    const __m512d m8 = _mm512_max_pd(max_e[0], max_e[1]);
+    const __m256d m4 = _mm256_max_pd(_mm512_castpd512_pd256(m8), _mm512_extractf64x4_pd(m8, 1));
+    __m128d m = _mm_max_pd(_mm256_castpd256_pd128(m4), _mm256_extractf128_pd(m4, 1));
+    const double max_abs = _mm_cvtsd_f64(_mm_max_sd(m, _mm_unpackhi_pd(m, m)));
+    if (max_abs > sums->max_abs_error) sums->max_abs_error = max_abs;
+    sums->clipped += clipped;
+    sums->count += count;
+  }
+};
+
+// q = clamp(round(v) + zero point, qmin, qmax) as int32, as the reference's
+// QuantizeInteger; counts the lanes clamped into *clipped.
+inline __m512i IntegerCodes(__m512 v, __m512 zp, Rounding rounding, __m512 qmin, __m512 qmax,
+                            int64_t* clipped) {
+  const __m512 q = _mm512_add_ps(Round(v, rounding), zp);
+  const __mmask16 out =
+      _mm512_cmp_ps_mask(q, qmin, _CMP_LT_OQ) | _mm512_cmp_ps_mask(q, qmax, _CMP_GT_OQ);
+  *clipped += __builtin_popcount(out);
+  return _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(q, qmin), qmax));
+}
+
+// 16 codes (the low 4 bits of each lane) into 8 bytes, element 2j in the
+// low nibble of byte j.
+inline void StoreNibbles(std::byte* p, __m512i codes) {
+  const __m512i low = _mm512_and_si512(codes, _mm512_set1_epi32(0xf));
+  // A 64-bit lane holds elements 2j and 2j + 1; shifting the second one's
+  // nibble down to bits 4-7 forms byte j in the lane's low byte.
+  const __m512i pairs = _mm512_or_si512(low, _mm512_srli_epi64(low, 28));
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm512_cvtepi64_epi8(pairs));
+}
+
+// 8 bytes into 16 codes of 4 bits, two's complement ones sign-extended.
+inline __m512i LoadNibbles(const std::byte* p, bool is_signed) {
+  const __m512i bytes = _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  // Byte j's low nibble to the low half of 64-bit lane j, its high nibble
+  // to the high half.
+  const __m512i pairs =
+      _mm512_or_si512(_mm512_and_si512(bytes, _mm512_set1_epi64(0x0f)),
+                      _mm512_slli_epi64(_mm512_and_si512(bytes, _mm512_set1_epi64(0xf0)), 28));
+  return is_signed ? _mm512_srai_epi32(_mm512_slli_epi32(pairs, 28), 28) : pairs;
+}
+
+// The quantizing loop of every format over the span's first `body`
+// elements (a multiple of kLanes): loads x, stops at the first non-finite
+// element, and hands v = x * (1 / scale) and the zero points to
+// `encode(v, zp, i, &clipped)`, which stores the codes of elements
+// i..i+15, counts the lanes clipped and returns x' / scale; then stores
+// x' = level * scale and adds the error. Returns the flat index of the
+// first non-finite element, or -1. Everything the loop reads from args is
+// copied first: its stores may alias anything, and would otherwise make
+// the compiler reload each field on every step.
+template <bool kPerElement, typename Encode>
+int64_t QuantizeBody(const QuantizeArgs& args, SlotSpan span, int64_t body, ErrorSums* sums,
+                     Encode encode) {
+  const DType src_dtype = args.src.dtype, deq_dtype = args.deq_dtype;
+  const std::byte* const src = args.src.data;
+  std::byte* const deq = args.deq;
+  const SlotValues<kPerElement> inv_scales(args.params.inv_scales, span, 1.0f);
+  const SlotValues<kPerElement> scales(args.params.scales, span, 1.0f);
+  const SlotValues<kPerElement> zero_points(args.params.zero_points, span, 0.0f);
+  ErrorAccumulator acc;
+  int64_t clipped = 0;
+  for (int64_t k = 0; k < body; k += kLanes) {
+    const int64_t i = span.start + k;
+    const __m512 x = Load(src_dtype, src, i);
+    if (const __mmask16 bad = NonFinite(x)) return i + __builtin_ctz(bad);
+    const __m512 v = _mm512_mul_ps(x, inv_scales.At(k));
+    const __m512 level = encode(v, zero_points.At(k), i, &clipped);
+    const __m512 y = _mm512_mul_ps(level, scales.At(k));
+    if (deq != nullptr) Store(deq_dtype, deq, i, y);
+    acc.Add(x, y);
+  }
+  acc.AddTo(sums, body, clipped);
+  return -1;
+}
+
+// The reference on the rest of a span from its `done`-th element, if any.
+inline int64_t QuantizeRest(const QuantizeArgs& args, SlotSpan span, int64_t done,
+                            ErrorSums* sums) {
+  if (done == span.count) return -1;
+  return KernelsReference().quantize(args, After(span, done), sums);
+}
+
+// A whole span of a format of 8 bits or more: the body in SIMD, the tail by
+// the reference.
+template <typename Encode>
+int64_t QuantizeSpan(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums, Encode encode) {
+  const int64_t body = span.count / kLanes * kLanes;
+  const int64_t bad = span.stride == 0 ? QuantizeBody<false>(args, span, body, sums, encode)
+                                       : QuantizeBody<true>(args, span, body, sums, encode);
+  if (bad >= 0) return bad;
+  return QuantizeRest(args, span, body, sums);
+}
+
+// The number of leading elements of a 4-bit span that the reference
+// handles: one when the span starts at an odd index, since that element
+// shares its byte with the span before. The SIMD body then writes whole
+// bytes only, and the reference, which keeps the neighbour nibble, the rest.
+inline int64_t OddHead(SlotSpan span) { return span.start % 2 != 0 && span.count > 0 ? 1 : 0; }
+
+// A whole span of a 4-bit format: the odd head and the tail by the
+// reference, the body in SIMD.
+template <typename Encode>
+int64_t QuantizeNibbleSpan(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums,
+                           Encode encode) {
+  const int64_t head = OddHead(span);
+  if (head > 0) {
+    const int64_t bad = KernelsReference().quantize(
+        args, SlotSpan{span.start, head, span.slot, span.stride}, sums);
+    if (bad >= 0) return bad;
+  }
+  return QuantizeSpan(args, After(span, head), sums, encode);
+}
+
+// The dequantizing loop over the span's first `body` elements:
+// `decode(i, zp)` returns x' / scale of elements i..i+15. Reads nothing of
+// args inside the loop, as QuantizeBody.
+template <bool kPerElement, typename Decode>
+void DequantizeBody(const DequantizeArgs& args, SlotSpan span, int64_t body, Decode decode) {
+  const DType dst_dtype = args.dst_dtype;
+  std::byte* const dst = args.dst;
+  const SlotValues<kPerElement> scales(args.params.scales, span, 1.0f);
+  const SlotValues<kPerElement> zero_points(args.params.zero_points, span, 0.0f);
+  for (int64_t k = 0; k < body; k += kLanes) {
+    const int64_t i = span.start + k;
+    Store(dst_dtype, dst, i, _mm512_mul_ps(decode(i, zero_points.At(k)), scales.At(k)));
+  }
+}
+
+// A whole span: the body in SIMD, the tail by the reference.
+template <typename Decode>
+void DequantizeSpan(const DequantizeArgs& args, SlotSpan span, Decode decode) {
+  const int64_t body = span.count / kLanes * kLanes;
+  if (span.stride == 0) {
+    DequantizeBody<false>(args, span, body, decode);
+  } else {
+    DequantizeBody<true>(args, span, body, decode);
+  }
+  if (body < span.count) KernelsReference().dequantize(args, After(span, body));
+}
+
+// The same for a 4-bit format, whose odd head the reference decodes.
+template <typename Decode>
+void DequantizeNibbleSpan(const DequantizeArgs& args, SlotSpan span, Decode decode) {
+  const int64_t head = OddHead(span);
+  if (head > 0) {
+    KernelsReference().dequantize(args, SlotSpan{span.start, head, span.slot, span.stride});
+  }
+  DequantizeSpan(args, After(span, head), decode);
+}
+
+}  // namespace
+}  // namespace quantd
+
+#endif  // QUANTD_KERNELS_AVX512_SIMD_AVX512_H_
