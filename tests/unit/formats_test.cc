@@ -134,7 +134,9 @@ TEST(FormatsTest, EveryFloat16ValueEncodesToTheNearestLevel) {
       } else {
         // The code is the level's (either zero's sign matches x's).
         EXPECT_EQ(DecodeMiniFloat(f.minifloat, f.bits, got.code), got.level);
-        if (got.level == 0) EXPECT_EQ(std::signbit(got.level), std::signbit(x)) << x;
+        if (got.level == 0) {
+          EXPECT_EQ(std::signbit(got.level), std::signbit(x)) << x;
+        }
         // Clipped when rounding without saturation would pass the largest
         // value: beyond the midpoint to the next binade's first step, or on
         // it when that step is the even one (E5M2, E2M1; E4M3FN's 448 is).
