@@ -211,12 +211,15 @@ TEST(DeadlineCeilingTest, CallPastTheCeilingGetsDeadlineExceededAndItsWorkStops)
   EXPECT_LT(cut, full / 2) << "full " << std::chrono::duration<double>(full).count() << " s, cut "
                            << std::chrono::duration<double>(cut).count() << " s";
 
-  // Quick calls are untouched, and the server keeps serving.
+  EXPECT_THAT(MetricsPage(*c.server),
+              HasSubstr("quantd_rejected_requests_total{reason=\"max_rpc_duration\"} 1"));
+
+  // Quick calls are untouched, and the server keeps serving. (Not counted
+  // above: on a loaded machine even a tiny call may outlast 5 ms, and a
+  // ceiling that fires as a call completes is still counted.)
   grpc::ClientContext context;
   v1::QuantizeResponse response;
   EXPECT_TRUE(c.stub->Quantize(&context, Int8Request(4), &response).ok());
-  EXPECT_THAT(MetricsPage(*c.server),
-              HasSubstr("quantd_rejected_requests_total{reason=\"max_rpc_duration\"} 1"));
 }
 
 // gRPC answers unknown methods with contexts of its own, which it hands to
