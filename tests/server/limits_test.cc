@@ -214,12 +214,15 @@ TEST(DeadlineCeilingTest, CallPastTheCeilingGetsDeadlineExceededAndItsWorkStops)
   EXPECT_THAT(MetricsPage(*c.server),
               HasSubstr("quantd_rejected_requests_total{reason=\"max_rpc_duration\"} 1"));
 
-  // Quick calls are untouched, and the server keeps serving. (Not counted
-  // above: on a loaded machine even a tiny call may outlast 5 ms, and a
-  // ceiling that fires as a call completes is still counted.)
-  grpc::ClientContext context;
-  v1::QuantizeResponse response;
-  EXPECT_TRUE(c.stub->Quantize(&context, Int8Request(4), &response).ok());
+  // Quick calls are untouched, and the server keeps serving. (A loaded
+  // machine may push even a tiny call past 5 ms: one of a few must pass.)
+  bool served = false;
+  for (int attempt = 0; attempt < 10 && !served; ++attempt) {
+    grpc::ClientContext context;
+    v1::QuantizeResponse response;
+    served = c.stub->Quantize(&context, Int8Request(4), &response).ok();
+  }
+  EXPECT_TRUE(served);
 }
 
 // gRPC answers unknown methods with contexts of its own, which it hands to
