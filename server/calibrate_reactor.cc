@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "quantd/status_macros.h"
 #include "server/grpc_status.h"
+#include "server/pool_work.h"
 #include "server/proto_convert.h"
 
 namespace quantd::server {
@@ -85,21 +86,14 @@ absl::Status CalibrateReactor::Respond() {
 void CalibrateReactor::RunOnPool(std::function<absl::Status(const ExecutionContext&)> work,
                                  bool last) {
   auto task = [this, work = std::move(work), last] {
-    ExecutionContext execution;
-    execution.pool = pool_;
-    execution.max_isa = max_isa_;
-    execution.cancelled = [this] { return context_->IsCancelled(); };
-    absl::Status status = work(execution);
+    absl::Status status = work(CallExecution(context_, pool_, max_isa_));
     // The batch is observed: its bytes are not needed any more.
     request_.Clear();
     if (!status.ok() || last) return End(status);
     StartRead(&request_);
   };
-  if (!pool_->TrySubmit(std::move(task))) {
-    metrics_->rejected_requests.Add({{"reason", "pool_queue_full"}}).Increment();
-    End(absl::ResourceExhaustedError(absl::StrCat(
-        "the kernel pool's queue is full (", pool_->pending(),
-        " tasks queued or running); retry the calibration with backoff")));
+  if (absl::Status refused = SubmitToPool(pool_, metrics_, std::move(task)); !refused.ok()) {
+    End(refused);
   }
 }
 

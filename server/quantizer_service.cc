@@ -11,6 +11,7 @@
 #include "quantd/status_macros.h"
 #include "server/calibrate_reactor.h"
 #include "server/grpc_status.h"
+#include "server/pool_work.h"
 #include "server/proto_convert.h"
 #include "server/tensor_streams.h"
 
@@ -33,26 +34,16 @@ grpc::ServerUnaryReactor* QuantizerService::RunOnPool(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   metrics_->inflight_requests.Increment();
   auto task = [this, context, reactor, work = std::move(work)] {
-    // The kernels poll the call between blocks, so a cancelled or expired
-    // RPC stops using CPU.
-    ExecutionContext execution;
-    execution.pool = pool_;
-    execution.max_isa = max_isa_;
-    execution.cancelled = [context] { return context->IsCancelled(); };
     absl::Status status = context->IsCancelled()
                               ? absl::CancelledError("the client cancelled before work began")
-                              : work(execution);
+                              : work(CallExecution(context, pool_, max_isa_));
     metrics_->pool_queue_depth.Set(static_cast<double>(pool_->pending() - 1));
     metrics_->inflight_requests.Decrement();
     reactor->Finish(ToGrpcStatus(status));
   };
-  if (!pool_->TrySubmit(std::move(task))) {
+  if (absl::Status refused = SubmitToPool(pool_, metrics_, std::move(task)); !refused.ok()) {
     metrics_->inflight_requests.Decrement();
-    metrics_->rejected_requests.Add({{"reason", "pool_queue_full"}}).Increment();
-    reactor->Finish(grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("the kernel pool's queue is full (", pool_->pending(),
-                     " tasks queued or running); retry with backoff")));
+    reactor->Finish(ToGrpcStatus(refused));
     return reactor;
   }
   metrics_->pool_queue_depth.Set(static_cast<double>(pool_->pending()));

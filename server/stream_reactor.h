@@ -12,11 +12,11 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "quantd/execution.h"
 #include "quantd/kernel_pool.h"
 #include "server/grpc_status.h"
 #include "server/metrics.h"
+#include "server/pool_work.h"
 
 namespace quantd::server {
 
@@ -84,20 +84,13 @@ class StreamReactor : public grpc::ServerBidiReactor<Request, Response> {
   // Runs work_ on the pool (never on a gRPC thread), then continues.
   void RunWork() {
     auto task = [this, work = std::move(work_)] {
-      ExecutionContext execution;
-      execution.pool = env_.pool;
-      execution.max_isa = env_.max_isa;
-      execution.cancelled = [this] { return context_->IsCancelled(); };
-      const absl::Status s = work(execution);
+      const absl::Status s = work(CallExecution(context_, env_.pool, env_.max_isa));
       if (!s.ok()) return End(s);
       Continue();
     };
     work_ = nullptr;
-    if (!env_.pool->TrySubmit(std::move(task))) {
-      env_.metrics->rejected_requests.Add({{"reason", "pool_queue_full"}}).Increment();
-      End(absl::ResourceExhaustedError(absl::StrCat(
-          "the kernel pool's queue is full (", env_.pool->pending(),
-          " tasks queued or running); retry with backoff")));
+    if (absl::Status refused = SubmitToPool(env_.pool, env_.metrics, std::move(task)); !refused.ok()) {
+      End(refused);
     }
   }
 
