@@ -77,6 +77,15 @@ bool CountsWithin(const std::vector<int64_t>& counts, int64_t total) {
   return true;
 }
 
+// The target's own checks and defaults, on a one-element stand-in: axes
+// are checked against each batch.
+absl::StatusOr<ResolvedTarget> ResolveShapelessTarget(const CalibrateOptions& o) {
+  QuantParams spec = TargetSpec(o);
+  spec.granularity = Granularity::kPerTensor;
+  const int64_t one = 1;
+  return ResolveTarget(spec, std::span<const int64_t>(&one, 1), 1, "options.");
+}
+
 absl::Status WithBatch(int64_t index, absl::Status status) {
   if (status.ok()) return status;
   return absl::Status(status.code(), absl::StrCat("batch ", index, ": ", status.message()));
@@ -106,13 +115,7 @@ absl::StatusOr<Calibrator> Calibrator::Create(const CalibrateOptions& given) {
           " is not a calibration method (MINMAX, MOVING_AVERAGE_MINMAX, PERCENTILE, ENTROPY, MSE, "
           "ABSMAX, ABSMEAN)"));
   }
-  // The target's own checks, on a one-element stand-in (axes are checked
-  // against each batch).
-  QuantParams spec = TargetSpec(o);
-  spec.granularity = Granularity::kPerTensor;
-  const int64_t one = 1;
-  QUANTD_ASSIGN_OR_RETURN(ResolvedTarget target,
-                          ResolveTarget(spec, std::span<const int64_t>(&one, 1), 1, "options."));
+  QUANTD_ASSIGN_OR_RETURN(ResolvedTarget target, ResolveShapelessTarget(o));
   if (target.format->kind == ElementKind::kCodebook && o.dtype != DType::kNF4) {
     return absl::InvalidArgumentError(absl::StrCat(
         "options.dtype ", DTypeName(o.dtype), " needs a codebook, which Calibrate does not build; "
@@ -316,17 +319,8 @@ absl::StatusOr<CalibrationResult> Calibrator::Finish() const {
         "the calibration saw no values: send at least one non-empty batch or merge a state");
   }
   const CalibrateOptions& o = state_.options;
-  QuantParams spec = TargetSpec(o);
-  spec.granularity = Granularity::kPerTensor;
-  const int64_t one = 1;
-  QUANTD_ASSIGN_OR_RETURN(ResolvedTarget target,
-                          ResolveTarget(spec, std::span<const int64_t>(&one, 1), 1, "options."));
-  ScaleRule rule;
-  rule.scheme = target.params.scheme;
-  rule.limit = SymmetricLimit(*target.format, o.full_range);
-  rule.qmin = target.qmin;
-  rule.qmax = target.qmax;
-  rule.scale_dtype = target.params.scale_dtype;
+  QUANTD_ASSIGN_OR_RETURN(ResolvedTarget target, ResolveShapelessTarget(o));
+  const ScaleRule rule = ScaleRuleOf(target.params, *target.format, target.qmin, target.qmax);
   const bool symmetric = rule.scheme == Scheme::kSymmetric;
   const HistogramRangeRule hist_rule{o.method, symmetric, o.percentile, target.format, rule};
 

@@ -101,7 +101,7 @@ void ChooseParams(const QuantizeJob& job, const ElementFormat& format, const Slo
                   QuantParams* params) {
   const int64_t slots = job.layout.slots();
   const bool asymmetric = job.params.scheme == Scheme::kAsymmetric;
-  const ScaleRule rule = ScaleRuleOf(job, format);
+  const ScaleRule rule = ScaleRuleOf(job.params, format, job.qmin, job.qmax);
   params->scales.resize(slots);
   params->zero_points.resize(asymmetric ? slots : 0);
   for (int64_t c = 0; c < slots; ++c) {

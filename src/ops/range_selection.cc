@@ -93,16 +93,6 @@ std::pair<float, float> RangeFromHistogram(const HistogramRangeRule& rule, Histo
   }
 }
 
-ScaleRule ScaleRuleOf(const QuantizeJob& job, const ElementFormat& format) {
-  ScaleRule rule;
-  rule.scheme = job.params.scheme;
-  rule.limit = SymmetricLimit(format, job.params.full_range);
-  rule.qmin = job.qmin;
-  rule.qmax = job.qmax;
-  rule.scale_dtype = job.params.scale_dtype;
-  return rule;
-}
-
 std::vector<float> Log2Levels(int size) {
   // size = 1 (zero) + (size/2 - 1) negative + size/2 positive levels.
   std::vector<float> levels;
@@ -158,7 +148,7 @@ absl::StatusOr<SlotRanges> SelectRanges(const QuantizeJob& job, const ElementFor
       QUANTD_RETURN_IF_ERROR(
           ObserveHistograms(tensor, magnitudes, hist_lo, hist_hi, bins, context, &counts));
       const HistogramRangeRule rule{job.range_method, symmetric, job.percentile, &format,
-                                    ScaleRuleOf(job, format)};
+                                    ScaleRuleOf(job.params, format, job.qmin, job.qmax)};
       QUANTD_RETURN_IF_ERROR(ForEachSlot(slots, context, [&](int64_t c) {
         const HistogramView h{hist_lo[c], hist_hi[c],
                               std::span<const double>(counts.data() + c * bins, bins)};

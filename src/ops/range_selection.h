@@ -22,9 +22,6 @@ struct SlotRanges {
   std::vector<float> centroids;
 };
 
-// The rule that turns a range into a scale and zero point for `job`.
-ScaleRule ScaleRuleOf(const QuantizeJob& job, const ElementFormat& format);
-
 // Ranges from the observed minima and maxima plus whatever further pass the
 // method needs (|x| means, histograms). clip_min / clip_max override their
 // side afterwards.

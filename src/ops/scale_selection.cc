@@ -9,6 +9,17 @@
 
 namespace quantd {
 
+ScaleRule ScaleRuleOf(const QuantParams& target, const ElementFormat& format, int32_t qmin,
+                      int32_t qmax) {
+  ScaleRule rule;
+  rule.scheme = target.scheme;
+  rule.limit = SymmetricLimit(format, target.full_range);
+  rule.qmin = qmin;
+  rule.qmax = qmax;
+  rule.scale_dtype = target.scale_dtype;
+  return rule;
+}
+
 ScaleZeroPoint ChooseScaleZeroPoint(float lo, float hi, const ScaleRule& rule) {
   lo = std::min(lo, 0.0f);
   hi = std::max(hi, 0.0f);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "formats/element_format.h"
 #include "quantd/dtype.h"
 #include "quantd/quant_params.h"
 
@@ -18,6 +19,11 @@ struct ScaleRule {
   int32_t qmax = 127;
   DType scale_dtype = DType::kFloat32;
 };
+
+// The rule of a resolved target (scheme, full_range, scale_dtype set) of
+// `format`; qmin and qmax are its integer range (unused by other formats).
+ScaleRule ScaleRuleOf(const QuantParams& target, const ElementFormat& format, int32_t qmin,
+                      int32_t qmax);
 
 struct ScaleZeroPoint {
   float scale = 1;
