@@ -120,8 +120,9 @@ class QuantizeStream final
 
   // The next full window, when there is one.
   bool ScheduleMore() override {
-    const int64_t window_bytes = PackedByteSize(job_ ? job_->input.dtype : DType::kFloat32, kWindowElements);
-    if (!windowed_ || input_.pending() < window_bytes) return false;
+    if (!windowed_ || input_.pending() < PackedByteSize(job_->input.dtype, kWindowElements)) {
+      return false;
+    }
     Schedule([this](const ExecutionContext& execution) { return QuantizeWindow(kWindowElements, execution); });
     return true;
   }
