@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/gemm_simd.h"
 
 namespace quantd {
 namespace {
@@ -64,6 +65,16 @@ absl::StatusOr<Isa> ParseIsa(absl::string_view name) {
 Isa DetectedIsa() {
   static const Isa detected = Probe();
   return detected;
+}
+
+bool HasAvxVnni() {
+  static const bool has = [] {
+    if (DetectedIsa() < Isa::kAvx2 || __get_cpuid_max(0, nullptr) < 7) return false;
+    unsigned eax, ebx, ecx, edx;
+    __cpuid_count(7, 1, eax, ebx, ecx, edx);
+    return (eax & (1u << 4)) != 0;  // CPUID.(7,1):EAX.AVX-VNNI
+  }();
+  return has;
 }
 
 }  // namespace quantd

@@ -21,8 +21,10 @@ Isa EnvironmentCap() {
 
 }  // namespace
 
+Isa AllowedIsa(Isa max_isa) { return std::min({max_isa, DetectedIsa(), EnvironmentCap()}); }
+
 const KernelTable& SelectKernels(Isa max_isa) {
-  const Isa level = std::min({max_isa, DetectedIsa(), EnvironmentCap()});
+  const Isa level = AllowedIsa(max_isa);
   if (level >= Isa::kAvx512 && KernelsAvx512() != nullptr) return *KernelsAvx512();
   if (level >= Isa::kAvx2 && KernelsAvx2() != nullptr) return *KernelsAvx2();
   return KernelsReference();

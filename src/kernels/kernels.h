@@ -101,6 +101,11 @@ const KernelTable& KernelsReference();
 const KernelTable* KernelsAvx2();
 const KernelTable* KernelsAvx512();
 
+// The highest level this CPU runs, at most `max_isa` and at most the
+// QUANTD_ISA environment variable's level (tests and benchmarks force paths
+// with it).
+Isa AllowedIsa(Isa max_isa);
+
 // The best table built, supported by this CPU, and at most `max_isa`.
 const KernelTable& SelectKernels(Isa max_isa);
 
