@@ -261,19 +261,22 @@ TEST_F(MatMulTest, BadRequestsAreInvalidArgumentNamingTheFieldAndTheServerKeepsS
        [](auto* r) {
          *r->mutable_a() = Float32({2, 7}, std::vector<float>(14, 1.0f));
          *r->mutable_b() = Float32({11, 3}, std::vector<float>(33, 1.0f));
+         r->clear_a_params();
+         r->clear_b_params();
        },
        {"7", "11"}},
       {"mismatched K of a transposed b",
        [](auto* r) {
          *r->mutable_a() = Float32({2, 7}, std::vector<float>(14, 1.0f));
          *r->mutable_b() = Float32({3, 13}, std::vector<float>(39, 1.0f));
+         r->clear_a_params();
+         r->clear_b_params();
          r->set_transpose_b(true);
        },
        {"7", "13"}},
-      {"a of rank 1", [](auto* r) { *r->mutable_a() = Float32({6}, std::vector<float>(6, 1.0f)); },
-       {"a"}},
-      {"b of rank 3",
-       [](auto* r) { *r->mutable_b() = Float32({3, 2, 1}, std::vector<float>(6, 1.0f)); }, {"b"}},
+      {"a of rank 1", [](auto* r) { r->mutable_a()->set_shape(0, 6); r->mutable_a()->mutable_shape()->RemoveLast(); },
+       {"a.shape has rank 1"}},
+      {"b of rank 3", [](auto* r) { r->mutable_b()->add_shape(1); }, {"b.shape has rank 3"}},
       {"unknown a dtype", [](auto* r) { r->mutable_a()->set_dtype(static_cast<v1::DType>(99)); },
        {"a.dtype", "99"}},
       {"unknown output dtype",
@@ -287,7 +290,7 @@ TEST_F(MatMulTest, BadRequestsAreInvalidArgumentNamingTheFieldAndTheServerKeepsS
          *r->mutable_a() = Float32({2, 3}, {0.5f, 1.0f, 2.0f, kNan, 1.0f, 1.0f});
          r->clear_a_params();
        },
-       {"a.data[3] = nan"}},
+       {"a: ", "[3] = nan"}},
       {"quantized a without a_params", [](auto* r) { r->clear_a_params(); }, {"a_params"}},
       {"quantized b without b_params", [](auto* r) { r->clear_b_params(); }, {"b_params"}},
       {"bias of the wrong length", [](auto* r) { *r->mutable_bias() = Float32({3}, {1, 2, 3}); },
