@@ -559,26 +559,28 @@ struct MatMulCommand {
   v1::MatMulRequest options;  // Every field but the tensors and params.
 };
 
-// An operand: float, or codes of its params' dtype when params are given.
-absl::Status ReadOperand(const std::string& path, const std::optional<std::string>& params_path,
-                         v1::Tensor* tensor, v1::QuantParams* params) {
-  if (!params_path.has_value()) {
-    QUANTD_ASSIGN_OR_RETURN(*tensor, ReadFloatTensor(path));
-    return absl::OkStatus();
-  }
-  QUANTD_ASSIGN_OR_RETURN(*params, ReadParams(*params_path));
+// An operand: float, or codes of `params`' dtype when given.
+absl::StatusOr<v1::Tensor> ReadOperand(const std::string& path, const v1::QuantParams* params) {
+  if (params == nullptr) return ReadFloatTensor(path);
   QUANTD_ASSIGN_OR_RETURN(NpyArray array, ReadNpy(path));
-  QUANTD_ASSIGN_OR_RETURN(*tensor, TensorFromNpy(std::move(array), params->dtype(), path));
-  return absl::OkStatus();
+  return TensorFromNpy(std::move(array), params->dtype(), path);
 }
 
 absl::Status RunMatMul(const QuantdClient& client, const MatMulCommand& command,
                        std::ostream& out) {
   v1::MatMulRequest request = command.options;
-  QUANTD_RETURN_IF_ERROR(ReadOperand(command.a, command.a_params, request.mutable_a(),
-                                     request.mutable_a_params()));
-  QUANTD_RETURN_IF_ERROR(ReadOperand(command.b, command.b_params, request.mutable_b(),
-                                     request.mutable_b_params()));
+  if (command.a_params) {
+    QUANTD_ASSIGN_OR_RETURN(*request.mutable_a_params(), ReadParams(*command.a_params));
+  }
+  if (command.b_params) {
+    QUANTD_ASSIGN_OR_RETURN(*request.mutable_b_params(), ReadParams(*command.b_params));
+  }
+  QUANTD_ASSIGN_OR_RETURN(
+      *request.mutable_a(),
+      ReadOperand(command.a, request.has_a_params() ? &request.a_params() : nullptr));
+  QUANTD_ASSIGN_OR_RETURN(
+      *request.mutable_b(),
+      ReadOperand(command.b, request.has_b_params() ? &request.b_params() : nullptr));
   if (command.bias.has_value()) {
     QUANTD_ASSIGN_OR_RETURN(*request.mutable_bias(), ReadFloatTensor(*command.bias));
   }
