@@ -2,12 +2,11 @@
 // column for a whole panel. vpdpbusd adds the four u8 x s8 products to the
 // int32 lane without intermediate saturation, so both forms are exact.
 //
-// Register blocking: kRows rows x kPanels panels of zmm accumulators. S8
+// Register blocking: rows x panels of zmm accumulators (sizes below). S8
 // loads each panel's quad once and reuses it for every row, and broadcasts
 // each row's 4 activation bytes once for every panel. U4 splits each octet
-// into its low and high nibbles once for every row and takes the
-// activations as embedded dword broadcasts (the signed operand may come
-// from memory, so they need no register).
+// into its low and high nibbles once for every row, and broadcasts each
+// row's two activation dwords once for every panel.
 #include <immintrin.h>
 
 #include <algorithm>
