@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "formats/element_io.h"
 #include "formats/packing.h"
 #include "kernels/gemm.h"
@@ -14,10 +15,15 @@
 namespace quantd {
 namespace {
 
-// A prefix naming the operand in the messages of the Quantize it runs.
+// The messages of the Quantize an operand runs name its input "input":
+// name the operand instead.
 absl::Status Named(absl::string_view field, const absl::Status& status) {
   if (status.ok() || status.code() != absl::StatusCode::kInvalidArgument) return status;
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", status.message()));
+  absl::string_view message = status.message();
+  if (absl::ConsumePrefix(&message, "input")) {
+    return absl::InvalidArgumentError(absl::StrCat(field, message));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", message));
 }
 
 // Symmetric INT8 with the absmax range along `axis`: the on-the-fly

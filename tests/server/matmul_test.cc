@@ -290,7 +290,7 @@ TEST_F(MatMulTest, BadRequestsAreInvalidArgumentNamingTheFieldAndTheServerKeepsS
          *r->mutable_a() = Float32({2, 3}, {0.5f, 1.0f, 2.0f, kNan, 1.0f, 1.0f});
          r->clear_a_params();
        },
-       {"a: ", "[3] = nan"}},
+       {"a.data[3] = nan"}},
       {"quantized a without a_params", [](auto* r) { r->clear_a_params(); }, {"a_params"}},
       {"quantized b without b_params", [](auto* r) { r->clear_b_params(); }, {"b_params"}},
       {"bias of the wrong length", [](auto* r) { *r->mutable_bias() = Float32({3}, {1, 2, 3}); },
