@@ -22,25 +22,49 @@ GemmKernels Completed(GemmKernels table) {
 // Each getter answers null on a CPU that cannot run its table.
 const GemmKernels* GemmKernelsAvx2() {
   if (DetectedIsa() < Isa::kAvx2) return nullptr;
-  static const GemmKernels table = Completed({.name = "avx2"});
+  static const GemmKernels table = Completed({
+      .name = "avx2",
+      .epilogue = &EpilogueAvx2,
+      .dot_f32 = &DotF32Avx2,
+      .pack_s8 = &PackS8Avx2,
+      .pack_u4 = &PackU4Avx2,
+  });
   return &table;
 }
 
 const GemmKernels* GemmKernelsAvxVnni() {
   if (DetectedIsa() < Isa::kAvx2 || !HasAvxVnni()) return nullptr;
-  static const GemmKernels table = Completed({.name = "avx_vnni"});
+  static const GemmKernels table = Completed({
+      .name = "avx_vnni",
+      .epilogue = &EpilogueAvx2,
+      .dot_f32 = &DotF32Avx2,
+      .pack_s8 = &PackS8Avx2,
+      .pack_u4 = &PackU4Avx2,
+  });
   return &table;
 }
 
 const GemmKernels* GemmKernelsAvx512() {
   if (DetectedIsa() < Isa::kAvx512) return nullptr;
-  static const GemmKernels table = Completed({.name = "avx512"});
+  static const GemmKernels table = Completed({
+      .name = "avx512",
+      .epilogue = &EpilogueAvx512,
+      .dot_f32 = &DotF32Avx512,
+      .pack_s8 = &PackS8Avx512,
+      .pack_u4 = &PackU4Avx512,
+  });
   return &table;
 }
 
 const GemmKernels* GemmKernelsAvx512Vnni() {
   if (DetectedIsa() < Isa::kAvx512Vnni) return nullptr;
-  static const GemmKernels table = Completed({.name = "avx512_vnni"});
+  static const GemmKernels table = Completed({
+      .name = "avx512_vnni",
+      .epilogue = &EpilogueAvx512,
+      .dot_f32 = &DotF32Avx512,
+      .pack_s8 = &PackS8Avx512,
+      .pack_u4 = &PackU4Avx512,
+  });
   return &table;
 }
 

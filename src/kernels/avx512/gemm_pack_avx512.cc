@@ -1,0 +1,231 @@
+// AVX-512 packing of S8 and U4 panels (layouts in kernels/gemm.h), bit for
+// bit the reference's, column sums included.
+//
+// [N, K] sources (k_contiguous): a panel's 16 rows of 64 bytes are 16
+// steps of 16 columns once their 32-bit words are transposed, for S8 (one
+// quad per word) and for U4 from whole bytes (one octet per word). Ragged
+// blocks (the span's end, columns past N) load under a byte mask with the
+// xor pattern as pass-through, so that padding packs as zero.
+// [K, N] S8 sources: 4 rows of 64 columns interleave into quads of 4
+// panels. U4 from [K, N], or from nibbles that do not start on a byte of
+// every row, takes the reference.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/gemm.h"
+#include "kernels/gemm_simd.h"
+
+// GCC 12 warns falsely about the _mm512_undefined_epi32 () of its own
+// unpack and shuffle intrinsics (as -Wno-maybe-uninitialized in
+// src/CMakeLists.txt, for the plain form of the warning).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+namespace quantd {
+namespace {
+
+// Lane transpose of 4 vectors of 4 128-bit lanes: lane i of the result L
+// is lane L of x[i].
+void TransposeLanes4(__m512i x[4]) {
+  const __m512i s0 = _mm512_shuffle_i32x4(x[0], x[1], 0x44);
+  const __m512i s1 = _mm512_shuffle_i32x4(x[0], x[1], 0xEE);
+  const __m512i s2 = _mm512_shuffle_i32x4(x[2], x[3], 0x44);
+  const __m512i s3 = _mm512_shuffle_i32x4(x[2], x[3], 0xEE);
+  x[0] = _mm512_shuffle_i32x4(s0, s2, 0x88);
+  x[1] = _mm512_shuffle_i32x4(s0, s2, 0xDD);
+  x[2] = _mm512_shuffle_i32x4(s1, s3, 0x88);
+  x[3] = _mm512_shuffle_i32x4(s1, s3, 0xDD);
+}
+
+// 16x16 transpose of 32-bit words: word q of r[j] becomes word j of r[q].
+void Transpose16x16(__m512i r[16]) {
+  __m512i a[16], b[16];
+  for (int i = 0; i < 16; i += 2) {
+    a[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    a[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  // b[4 i + c], lane L: word 4 L + c of rows 4 i .. 4 i + 3.
+  for (int i = 0; i < 16; i += 4) {
+    b[i + 0] = _mm512_unpacklo_epi64(a[i], a[i + 2]);
+    b[i + 1] = _mm512_unpackhi_epi64(a[i], a[i + 2]);
+    b[i + 2] = _mm512_unpacklo_epi64(a[i + 1], a[i + 3]);
+    b[i + 3] = _mm512_unpackhi_epi64(a[i + 1], a[i + 3]);
+  }
+  for (int c = 0; c < 4; ++c) {
+    __m512i x[4] = {b[c], b[4 + c], b[8 + c], b[12 + c]};
+    TransposeLanes4(x);
+    for (int l = 0; l < 4; ++l) r[4 * l + c] = x[l];
+  }
+}
+
+// Sums of adjacent byte pairs as int16: signed weights (S8) or the two
+// nibbles of each byte (U4).
+template <bool kNibbles>
+__m512i PairSums(__m512i v) {
+  if constexpr (kNibbles) {
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    const __m512i nibbles =
+        _mm512_add_epi8(_mm512_and_si512(v, low), _mm512_and_si512(_mm512_srli_epi16(v, 4), low));
+    return _mm512_maddubs_epi16(nibbles, _mm512_set1_epi8(1));
+  } else {
+    return _mm512_maddubs_epi16(_mm512_set1_epi8(1), v);
+  }
+}
+
+__mmask64 FirstBytes(int64_t n) {
+  if (n <= 0) return 0;
+  return n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1;
+}
+
+// A span of an [N, K] source with every row's span starting on a byte.
+template <bool kNibbles, bool kSums>
+void PackKContiguous(const PackArgs& args) {
+  const auto* src = reinterpret_cast<const uint8_t*>(args.src);
+  const int64_t kc = args.k_count;
+  const int64_t steps = kNibbles ? (kc + 7) / 8 : (kc + 3) / 4;
+  const int64_t row_bytes = kNibbles ? args.k_total / 2 : args.k_total;
+  const int64_t first = kNibbles ? args.k_begin / 2 : args.k_begin;
+  const int64_t span_bytes = kNibbles ? (kc + 1) / 2 : kc;  // Read per row.
+  const int64_t full_bytes = kNibbles ? kc / 2 : kc;        // Without a half byte.
+  const __m512i xorv = _mm512_set1_epi8(static_cast<char>(kNibbles ? args.xor_mask * 0x11 : args.xor_mask));
+  const __m512i ones16 = _mm512_set1_epi16(1);
+  for (int64_t p = 0; p < args.panels; ++p) {
+    const int64_t n0 = args.n_begin + p * kPanelColumns;
+    const int64_t valid_rows = std::clamp<int64_t>(args.n_total - n0, 0, kPanelColumns);
+    const uint8_t* rows = src + std::min(n0, args.n_total) * row_bytes + first;
+    auto* out = reinterpret_cast<uint8_t*>(args.dst + p * args.panel_stride);
+    __m512i sums = _mm512_setzero_si512();
+    for (int64_t s0 = 0; s0 < steps; s0 += 16) {
+      const int64_t offset = 4 * s0;  // Bytes into each row's span.
+      __m512i r[16];
+      if (valid_rows == kPanelColumns && offset + 64 <= full_bytes) {
+        for (int j = 0; j < 16; ++j) {
+          r[j] = _mm512_xor_si512(_mm512_loadu_si512(rows + j * row_bytes + offset), xorv);
+        }
+      } else {
+        const int64_t avail = span_bytes - offset;
+        const __mmask64 mask = FirstBytes(avail);
+        for (int j = 0; j < 16; ++j) {
+          const __mmask64 row_mask = j < valid_rows ? mask : 0;
+          r[j] = _mm512_xor_si512(_mm512_mask_loadu_epi8(xorv, row_mask, rows + j * row_bytes + offset), xorv);
+        }
+        if (kNibbles && (kc & 1) != 0 && avail <= 64) {  // The span ends in a low nibble.
+          const __m512i keep = _mm512_mask_blend_epi8(__mmask64{1} << (avail - 1), _mm512_set1_epi8(-1),
+                                                      _mm512_set1_epi8(0x0F));
+          for (int j = 0; j < 16; ++j) r[j] = _mm512_and_si512(r[j], keep);
+        }
+      }
+      Transpose16x16(r);
+      const int64_t n_steps = std::min<int64_t>(16, steps - s0);
+      uint8_t* block = out + kPanelStepBytes * s0;
+      if (n_steps == 16) {
+        for (int q = 0; q < 16; ++q) _mm512_storeu_si512(block + 64 * q, r[q]);
+      } else {
+        for (int q = 0; q < n_steps; ++q) _mm512_storeu_si512(block + 64 * q, r[q]);
+      }
+      if constexpr (kSums) {
+        __m512i pairs = PairSums<kNibbles>(r[0]);
+        for (int q = 1; q < 16; ++q) pairs = _mm512_add_epi16(pairs, PairSums<kNibbles>(r[q]));
+        sums = _mm512_add_epi32(sums, _mm512_madd_epi16(pairs, ones16));
+      }
+    }
+    if constexpr (kSums) _mm512_storeu_si512(args.col_sums + p * kPanelColumns, sums);
+  }
+}
+
+// A span of a [K, N] source, S8: 16 quads at a time down the rows, 4
+// panels at a time across, so that the rows' lines are read whole.
+template <bool kSums>
+void PackS8KMajor(const PackArgs& args) {
+  const auto* src = reinterpret_cast<const uint8_t*>(args.src);
+  const int64_t kc = args.k_count;
+  const int64_t steps = (kc + 3) / 4;
+  const __m512i xorv = _mm512_set1_epi8(static_cast<char>(args.xor_mask));
+  const __m512i ones8 = _mm512_set1_epi8(1), ones16 = _mm512_set1_epi16(1);
+  if constexpr (kSums) std::memset(args.col_sums, 0, sizeof(int32_t) * kPanelColumns * args.panels);
+  for (int64_t s0 = 0; s0 < steps; s0 += 16) {
+    const int64_t s1 = std::min(steps, s0 + 16);
+    for (int64_t g = 0; g < args.panels; g += 4) {
+      const int64_t group_panels = std::min<int64_t>(4, args.panels - g);
+      const int64_t n0 = args.n_begin + g * kPanelColumns;
+      const int64_t columns = std::clamp<int64_t>(args.n_total - n0, 0, 64);
+      const __mmask64 column_mask = FirstBytes(columns);
+      const uint8_t* base = src + args.k_begin * args.n_total + std::min(n0, args.n_total);
+      std::byte* out = args.dst + g * args.panel_stride;
+      __m512i pairs[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                          _mm512_setzero_si512()};
+      for (int64_t s = s0; s < s1; ++s) {
+        __m512i r[4];
+        if (columns == 64 && 4 * s + 4 <= kc) {
+          for (int i = 0; i < 4; ++i) {
+            r[i] = _mm512_xor_si512(_mm512_loadu_si512(base + (4 * s + i) * args.n_total), xorv);
+          }
+        } else {
+          for (int i = 0; i < 4; ++i) {
+            const __mmask64 mask = 4 * s + i < kc ? column_mask : 0;
+            r[i] = _mm512_xor_si512(
+                _mm512_mask_loadu_epi8(xorv, mask, base + (4 * s + i) * args.n_total), xorv);
+          }
+        }
+        const __m512i a0 = _mm512_unpacklo_epi8(r[0], r[1]), a1 = _mm512_unpackhi_epi8(r[0], r[1]);
+        const __m512i a2 = _mm512_unpacklo_epi8(r[2], r[3]), a3 = _mm512_unpackhi_epi8(r[2], r[3]);
+        // v[i], lane l: columns 4 i .. 4 i + 3 of panel l.
+        __m512i v[4] = {_mm512_unpacklo_epi16(a0, a2), _mm512_unpackhi_epi16(a0, a2),
+                        _mm512_unpacklo_epi16(a1, a3), _mm512_unpackhi_epi16(a1, a3)};
+        if constexpr (kSums) {
+          for (int i = 0; i < 4; ++i) pairs[i] = _mm512_add_epi16(pairs[i], _mm512_maddubs_epi16(ones8, v[i]));
+        }
+        TransposeLanes4(v);
+        if (group_panels == 4) {
+          for (int l = 0; l < 4; ++l) _mm512_storeu_si512(out + l * args.panel_stride + 64 * s, v[l]);
+        } else {
+          for (int l = 0; l < group_panels; ++l) _mm512_storeu_si512(out + l * args.panel_stride + 64 * s, v[l]);
+        }
+      }
+      if constexpr (kSums) {
+        for (int i = 0; i < 4; ++i) pairs[i] = _mm512_madd_epi16(pairs[i], ones16);
+        TransposeLanes4(pairs);
+        for (int l = 0; l < group_panels; ++l) {
+          int32_t* sums = args.col_sums + (g + l) * kPanelColumns;
+          _mm512_storeu_si512(sums, _mm512_add_epi32(_mm512_loadu_si512(sums), pairs[l]));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void PackS8Avx512(const PackArgs& args) {
+  if (args.k_count <= 0) {
+    if (args.col_sums != nullptr) std::memset(args.col_sums, 0, sizeof(int32_t) * kPanelColumns * args.panels);
+    return;
+  }
+  if (args.k_contiguous) {
+    if (args.col_sums != nullptr) {
+      PackKContiguous<false, true>(args);
+    } else {
+      PackKContiguous<false, false>(args);
+    }
+  } else if (args.col_sums != nullptr) {
+    PackS8KMajor<true>(args);
+  } else {
+    PackS8KMajor<false>(args);
+  }
+}
+
+void PackU4Avx512(const PackArgs& args) {
+  // Whole bytes only where every row's span starts on a byte.
+  const bool bytes = args.k_contiguous && (args.k_begin % 2 == 0) && (args.k_total % 2 == 0 || args.n_total == 1);
+  if (!bytes || args.k_count <= 0) {
+    GemmKernelsReference().pack_u4(args);
+  } else if (args.col_sums != nullptr) {
+    PackKContiguous<true, true>(args);
+  } else {
+    PackKContiguous<true, false>(args);
+  }
+}
+
+}  // namespace quantd
