@@ -7,9 +7,10 @@
 // from whole bytes (one octet per word). A ragged row (the span's end, a
 // column past N) is copied into a buffer first, padded with the xor pattern
 // so that padding packs as zero.
-// [K, N] sources, S8: 4 rows of 32 columns interleave into quads of 2
-// panels. U4 from [K, N], or from nibbles that do not start on a byte of
-// every row, takes the reference.
+// [K, N] sources: 4 rows of 32 columns (for U4, 4 pairs of rows, the pair's
+// nibbles merged into a byte a column) interleave into steps of 2 panels.
+// U4 from nibbles that do not start on a byte of every row (an odd first k
+// of [N, K], an odd N or first column of [K, N]) takes the reference.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -134,46 +135,73 @@ void PackKContiguous(const PackArgs& args) {
   }
 }
 
-// A span of a [K, N] source, S8: 16 quads at a time down the rows, 2
-// panels at a time across.
-template <bool kSums>
-void PackS8KMajor(const PackArgs& args) {
+// Row i of step s of a [K, N] source, 32 columns, xored, zero past the
+// span and past N: the S8 weights of k = 4 s + i, or the U4 weights of
+// k = 8 s + 2 i (low nibbles) and 8 s + 2 i + 1 (high nibbles), a column a
+// byte.
+template <bool kNibbles>
+__m256i KMajorRow(const uint8_t* base, int64_t row_bytes, int64_t kc, int64_t s, int i, bool whole,
+                  int64_t columns, uint8_t pattern) {
+  const __m256i xorv = _mm256_set1_epi8(static_cast<char>(pattern));
+  if constexpr (!kNibbles) {
+    const int64_t k = 4 * s + i;
+    const uint8_t* row = base + k * row_bytes;
+    if (whole) return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row)), xorv);
+    return _mm256_xor_si256(k < kc ? LoadRagged(row, columns, false, pattern) : xorv, xorv);
+  } else {
+    const int64_t k = 8 * s + 2 * i;
+    const uint8_t* row = base + k * row_bytes;
+    __m128i low, high;  // Rows k and k + 1: 16 bytes, 2 columns each.
+    if (whole) {
+      low = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row));
+      high = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + row_bytes));
+    } else {
+      low = _mm256_castsi256_si128(k < kc ? LoadRagged(row, columns / 2, false, pattern) : xorv);
+      high = _mm256_castsi256_si128(k + 1 < kc ? LoadRagged(row + row_bytes, columns / 2, false, pattern) : xorv);
+    }
+    low = _mm_xor_si128(low, _mm256_castsi256_si128(xorv));
+    high = _mm_xor_si128(high, _mm256_castsi256_si128(xorv));
+    const __m128i nibble = _mm_set1_epi8(0x0F);
+    const __m128i even = _mm_or_si128(_mm_and_si128(low, nibble), _mm_andnot_si128(nibble, _mm_slli_epi16(high, 4)));
+    const __m128i odd = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(low, 4), nibble), _mm_andnot_si128(nibble, high));
+    return _mm256_set_m128i(_mm_unpackhi_epi8(even, odd), _mm_unpacklo_epi8(even, odd));
+  }
+}
+
+// A span of a [K, N] source (for U4, N and the first column even): 16
+// steps at a time down the rows, 2 panels at a time across.
+template <bool kNibbles, bool kSums>
+void PackKMajor(const PackArgs& args) {
   const auto* src = reinterpret_cast<const uint8_t*>(args.src);
   const int64_t kc = args.k_count;
-  const int64_t steps = (kc + 3) / 4;
-  const auto pattern = static_cast<uint8_t>(args.xor_mask);
-  const __m256i xorv = _mm256_set1_epi8(static_cast<char>(pattern));
-  const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+  const int64_t step_k = kNibbles ? 8 : 4;
+  const int64_t steps = (kc + step_k - 1) / step_k;
+  const int64_t row_bytes = kNibbles ? args.n_total / 2 : args.n_total;
+  const auto pattern = static_cast<uint8_t>(kNibbles ? args.xor_mask * 0x11 : args.xor_mask);
+  const __m256i ones16 = _mm256_set1_epi16(1);
   if constexpr (kSums) std::memset(args.col_sums, 0, sizeof(int32_t) * kPanelColumns * args.panels);
   for (int64_t s0 = 0; s0 < steps; s0 += 16) {
     const int64_t s1 = std::min(steps, s0 + 16);
     for (int64_t g = 0; g < args.panels; g += 2) {
       const bool both = g + 1 < args.panels;
-      const int64_t n0 = args.n_begin + g * kPanelColumns;
-      const int64_t columns = std::clamp<int64_t>(args.n_total - n0, 0, 32);
-      const uint8_t* base = src + args.k_begin * args.n_total + std::min(n0, args.n_total);
+      const int64_t n0 = std::min(args.n_begin + g * kPanelColumns, args.n_total);
+      const int64_t columns = std::min<int64_t>(args.n_total - n0, 32);
+      const uint8_t* base =
+          src + (kNibbles ? (args.k_begin * args.n_total + n0) / 2 : args.k_begin * args.n_total + n0);
       auto* out = reinterpret_cast<uint8_t*>(args.dst + g * args.panel_stride);
       __m256i pairs[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
                           _mm256_setzero_si256()};
       for (int64_t s = s0; s < s1; ++s) {
+        const bool whole = columns == 32 && step_k * (s + 1) <= kc;
         __m256i r[4];
-        if (columns == 32 && 4 * s + 4 <= kc) {
-          for (int i = 0; i < 4; ++i) {
-            r[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + (4 * s + i) * args.n_total));
-          }
-        } else {
-          for (int i = 0; i < 4; ++i) {
-            r[i] = 4 * s + i < kc ? LoadRagged(base + (4 * s + i) * args.n_total, columns, false, pattern) : xorv;
-          }
-        }
-        for (int i = 0; i < 4; ++i) r[i] = _mm256_xor_si256(r[i], xorv);
+        for (int i = 0; i < 4; ++i) r[i] = KMajorRow<kNibbles>(base, row_bytes, kc, s, i, whole, columns, pattern);
         const __m256i a0 = _mm256_unpacklo_epi8(r[0], r[1]), a1 = _mm256_unpackhi_epi8(r[0], r[1]);
         const __m256i a2 = _mm256_unpacklo_epi8(r[2], r[3]), a3 = _mm256_unpackhi_epi8(r[2], r[3]);
         // v[i], lane l: columns 4 i .. 4 i + 3 of panel l.
         const __m256i v[4] = {_mm256_unpacklo_epi16(a0, a2), _mm256_unpackhi_epi16(a0, a2),
                               _mm256_unpacklo_epi16(a1, a3), _mm256_unpackhi_epi16(a1, a3)};
         if constexpr (kSums) {
-          for (int i = 0; i < 4; ++i) pairs[i] = _mm256_add_epi16(pairs[i], _mm256_maddubs_epi16(ones8, v[i]));
+          for (int i = 0; i < 4; ++i) pairs[i] = _mm256_add_epi16(pairs[i], PairSums<kNibbles>(v[i]));
         }
         uint8_t* step = out + 64 * s;
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(step), _mm256_permute2x128_si256(v[0], v[1], 0x20));
@@ -215,21 +243,33 @@ void PackS8Avx2(const PackArgs& args) {
       PackKContiguous<false, false>(args);
     }
   } else if (args.col_sums != nullptr) {
-    PackS8KMajor<true>(args);
+    PackKMajor<false, true>(args);
   } else {
-    PackS8KMajor<false>(args);
+    PackKMajor<false, false>(args);
   }
 }
 
 void PackU4Avx2(const PackArgs& args) {
-  // Whole bytes only where every row's span starts on a byte.
-  const bool bytes = args.k_contiguous && (args.k_begin % 2 == 0) && (args.k_total % 2 == 0 || args.n_total == 1);
-  if (!bytes || args.k_count <= 0) {
+  if (args.k_count <= 0) {
     GemmKernelsReference().pack_u4(args);
-  } else if (args.col_sums != nullptr) {
-    PackKContiguous<true, true>(args);
+    return;
+  }
+  const bool sums = args.col_sums != nullptr;
+  if (args.k_contiguous) {
+    // Whole bytes only where every row's span starts on a byte.
+    if (args.k_begin % 2 != 0 || (args.k_total % 2 != 0 && args.n_total > 1)) {
+      GemmKernelsReference().pack_u4(args);
+    } else if (sums) {
+      PackKContiguous<true, true>(args);
+    } else {
+      PackKContiguous<true, false>(args);
+    }
+  } else if (args.n_total % 2 != 0 || args.n_begin % 2 != 0) {
+    GemmKernelsReference().pack_u4(args);
+  } else if (sums) {
+    PackKMajor<true, true>(args);
   } else {
-    PackKContiguous<true, false>(args);
+    PackKMajor<true, false>(args);
   }
 }
 

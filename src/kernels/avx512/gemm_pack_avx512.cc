@@ -6,9 +6,10 @@
 // quad per word) and for U4 from whole bytes (one octet per word). Ragged
 // blocks (the span's end, columns past N) load under a byte mask with the
 // xor pattern as pass-through, so that padding packs as zero.
-// [K, N] S8 sources: 4 rows of 64 columns interleave into quads of 4
-// panels. U4 from [K, N], or from nibbles that do not start on a byte of
-// every row, takes the reference.
+// [K, N] sources: 4 rows of 64 columns (for U4, 4 pairs of rows, the pair's
+// nibbles merged into a byte a column) interleave into steps of 4 panels.
+// U4 from nibbles that do not start on a byte of every row (an odd first k
+// of [N, K], an odd N or first column of [K, N]) takes the reference.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -135,47 +136,79 @@ void PackKContiguous(const PackArgs& args) {
   }
 }
 
-// A span of a [K, N] source, S8: 16 quads at a time down the rows, 4
-// panels at a time across, so that the rows' lines are read whole.
-template <bool kSums>
-void PackS8KMajor(const PackArgs& args) {
+// Row i of step s of a [K, N] source, 64 columns, xored, zero past the
+// span and past N (loaded with the xor pattern there): the S8 weights of
+// k = 4 s + i, or the U4 weights of k = 8 s + 2 i (low nibbles) and
+// 8 s + 2 i + 1 (high nibbles), a column a byte.
+template <bool kNibbles>
+__m512i KMajorRow(const uint8_t* base, int64_t row_bytes, int64_t kc, int64_t s, int i, bool whole,
+                  int64_t columns, __m512i xorv) {
+  if constexpr (!kNibbles) {
+    const int64_t k = 4 * s + i;
+    const uint8_t* row = base + k * row_bytes;
+    if (whole) return _mm512_xor_si512(_mm512_loadu_si512(row), xorv);
+    return _mm512_xor_si512(_mm512_mask_loadu_epi8(xorv, k < kc ? FirstBytes(columns) : 0, row), xorv);
+  } else {
+    const int64_t k = 8 * s + 2 * i;
+    const uint8_t* row = base + k * row_bytes;
+    const __m256i xor_half = _mm512_castsi512_si256(xorv);
+    __m256i low, high;  // Rows k and k + 1: 32 bytes, 2 columns each.
+    if (whole) {
+      low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row));
+      high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + row_bytes));
+    } else {
+      const auto mask = static_cast<__mmask32>(FirstBytes(columns / 2));
+      low = _mm256_mask_loadu_epi8(xor_half, k < kc ? mask : 0, row);
+      high = _mm256_mask_loadu_epi8(xor_half, k + 1 < kc ? mask : 0, row + row_bytes);
+    }
+    low = _mm256_xor_si256(low, xor_half);
+    high = _mm256_xor_si256(high, xor_half);
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    const __m256i even = _mm256_or_si256(_mm256_and_si256(low, nibble),
+                                         _mm256_andnot_si256(nibble, _mm256_slli_epi16(high, 4)));
+    const __m256i odd = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low, 4), nibble),
+                                        _mm256_andnot_si256(nibble, high));
+    // Columns 0-15, 32-47, 16-31, 48-63, then in order.
+    const __m512i mixed = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_unpacklo_epi8(even, odd)),
+                                             _mm256_unpackhi_epi8(even, odd), 1);
+    return _mm512_shuffle_i32x4(mixed, mixed, 0xD8);
+  }
+}
+
+// A span of a [K, N] source (for U4, N and the first column even): 16
+// steps at a time down the rows, 4 panels at a time across, so that the
+// rows' lines are read whole.
+template <bool kNibbles, bool kSums>
+void PackKMajor(const PackArgs& args) {
   const auto* src = reinterpret_cast<const uint8_t*>(args.src);
   const int64_t kc = args.k_count;
-  const int64_t steps = (kc + 3) / 4;
-  const __m512i xorv = _mm512_set1_epi8(static_cast<char>(args.xor_mask));
-  const __m512i ones8 = _mm512_set1_epi8(1), ones16 = _mm512_set1_epi16(1);
+  const int64_t step_k = kNibbles ? 8 : 4;
+  const int64_t steps = (kc + step_k - 1) / step_k;
+  const int64_t row_bytes = kNibbles ? args.n_total / 2 : args.n_total;
+  const __m512i xorv = _mm512_set1_epi8(static_cast<char>(kNibbles ? args.xor_mask * 0x11 : args.xor_mask));
+  const __m512i ones16 = _mm512_set1_epi16(1);
   if constexpr (kSums) std::memset(args.col_sums, 0, sizeof(int32_t) * kPanelColumns * args.panels);
   for (int64_t s0 = 0; s0 < steps; s0 += 16) {
     const int64_t s1 = std::min(steps, s0 + 16);
     for (int64_t g = 0; g < args.panels; g += 4) {
       const int64_t group_panels = std::min<int64_t>(4, args.panels - g);
-      const int64_t n0 = args.n_begin + g * kPanelColumns;
-      const int64_t columns = std::clamp<int64_t>(args.n_total - n0, 0, 64);
-      const __mmask64 column_mask = FirstBytes(columns);
-      const uint8_t* base = src + args.k_begin * args.n_total + std::min(n0, args.n_total);
+      const int64_t n0 = std::min(args.n_begin + g * kPanelColumns, args.n_total);
+      const int64_t columns = std::min<int64_t>(args.n_total - n0, 64);
+      const uint8_t* base = src + (kNibbles ? (args.k_begin * args.n_total + n0) / 2 : args.k_begin * args.n_total + n0);
       std::byte* out = args.dst + g * args.panel_stride;
       __m512i pairs[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
                           _mm512_setzero_si512()};
       for (int64_t s = s0; s < s1; ++s) {
+        const bool whole = columns == 64 && step_k * (s + 1) <= kc;
         __m512i r[4];
-        if (columns == 64 && 4 * s + 4 <= kc) {
-          for (int i = 0; i < 4; ++i) {
-            r[i] = _mm512_xor_si512(_mm512_loadu_si512(base + (4 * s + i) * args.n_total), xorv);
-          }
-        } else {
-          for (int i = 0; i < 4; ++i) {
-            const __mmask64 mask = 4 * s + i < kc ? column_mask : 0;
-            r[i] = _mm512_xor_si512(
-                _mm512_mask_loadu_epi8(xorv, mask, base + (4 * s + i) * args.n_total), xorv);
-          }
-        }
+        for (int i = 0; i < 4; ++i) r[i] = KMajorRow<kNibbles>(base, row_bytes, kc, s, i, whole, columns, xorv);
         const __m512i a0 = _mm512_unpacklo_epi8(r[0], r[1]), a1 = _mm512_unpackhi_epi8(r[0], r[1]);
         const __m512i a2 = _mm512_unpacklo_epi8(r[2], r[3]), a3 = _mm512_unpackhi_epi8(r[2], r[3]);
         // v[i], lane l: columns 4 i .. 4 i + 3 of panel l.
         __m512i v[4] = {_mm512_unpacklo_epi16(a0, a2), _mm512_unpackhi_epi16(a0, a2),
                         _mm512_unpacklo_epi16(a1, a3), _mm512_unpackhi_epi16(a1, a3)};
         if constexpr (kSums) {
-          for (int i = 0; i < 4; ++i) pairs[i] = _mm512_add_epi16(pairs[i], _mm512_maddubs_epi16(ones8, v[i]));
+          for (int i = 0; i < 4; ++i) pairs[i] = _mm512_add_epi16(pairs[i], PairSums<kNibbles>(v[i]));
         }
         TransposeLanes4(v);
         if (group_panels == 4) {
@@ -210,21 +243,33 @@ void PackS8Avx512(const PackArgs& args) {
       PackKContiguous<false, false>(args);
     }
   } else if (args.col_sums != nullptr) {
-    PackS8KMajor<true>(args);
+    PackKMajor<false, true>(args);
   } else {
-    PackS8KMajor<false>(args);
+    PackKMajor<false, false>(args);
   }
 }
 
 void PackU4Avx512(const PackArgs& args) {
-  // Whole bytes only where every row's span starts on a byte.
-  const bool bytes = args.k_contiguous && (args.k_begin % 2 == 0) && (args.k_total % 2 == 0 || args.n_total == 1);
-  if (!bytes || args.k_count <= 0) {
+  if (args.k_count <= 0) {
     GemmKernelsReference().pack_u4(args);
-  } else if (args.col_sums != nullptr) {
-    PackKContiguous<true, true>(args);
+    return;
+  }
+  const bool sums = args.col_sums != nullptr;
+  if (args.k_contiguous) {
+    // Whole bytes only where every row's span starts on a byte.
+    if (args.k_begin % 2 != 0 || (args.k_total % 2 != 0 && args.n_total > 1)) {
+      GemmKernelsReference().pack_u4(args);
+    } else if (sums) {
+      PackKContiguous<true, true>(args);
+    } else {
+      PackKContiguous<true, false>(args);
+    }
+  } else if (args.n_total % 2 != 0 || args.n_begin % 2 != 0) {
+    GemmKernelsReference().pack_u4(args);
+  } else if (sums) {
+    PackKMajor<true, true>(args);
   } else {
-    PackKContiguous<true, false>(args);
+    PackKMajor<true, false>(args);
   }
 }
 
