@@ -24,7 +24,7 @@ namespace quantd {
 namespace {
 
 // 8x8 transpose of 32-bit words: word q of r[j] becomes word j of r[q].
-void Transpose8x8(__m256i r[8]) {
+[[gnu::always_inline]] inline void Transpose8x8(__m256i r[8]) {
   __m256i a[8], b[8];
   for (int i = 0; i < 8; i += 2) {
     a[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
@@ -46,7 +46,7 @@ void Transpose8x8(__m256i r[8]) {
 // Sums of adjacent byte pairs as int16: signed weights (S8) or the two
 // nibbles of each byte (U4).
 template <bool kNibbles>
-__m256i PairSums(__m256i v) {
+[[gnu::always_inline]] inline __m256i PairSums(__m256i v) {
   if constexpr (kNibbles) {
     const __m256i low = _mm256_set1_epi8(0x0F);
     const __m256i nibbles =
@@ -70,6 +70,24 @@ __m256i LoadRagged(const uint8_t* row, int64_t avail, bool half, uint8_t pattern
   return _mm256_load_si256(reinterpret_cast<const __m256i*>(buffer));
 }
 
+// Columns 8 h .. 8 h + 7 of a block of 8 steps: their 8 rows transposed,
+// the first n_steps steps stored at `block`, the column sums added to
+// `sums`.
+template <bool kNibbles, bool kSums>
+[[gnu::always_inline]] inline void FinishHalf(__m256i r[8], uint8_t* block, int h, int64_t n_steps, __m256i* sums) {
+  Transpose8x8(r);
+  if (n_steps == 8) {
+    for (int q = 0; q < 8; ++q) _mm256_storeu_si256(reinterpret_cast<__m256i*>(block + 64 * q + 32 * h), r[q]);
+  } else {
+    for (int q = 0; q < n_steps; ++q) _mm256_storeu_si256(reinterpret_cast<__m256i*>(block + 64 * q + 32 * h), r[q]);
+  }
+  if constexpr (kSums) {
+    __m256i pairs = PairSums<kNibbles>(r[0]);
+    for (int q = 1; q < 8; ++q) pairs = _mm256_add_epi16(pairs, PairSums<kNibbles>(r[q]));
+    *sums = _mm256_add_epi32(*sums, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+  }
+}
+
 // A span of an [N, K] source with every row's span starting on a byte.
 template <bool kNibbles, bool kSums>
 void PackKContiguous(const PackArgs& args) {
@@ -83,54 +101,40 @@ void PackKContiguous(const PackArgs& args) {
   const bool half = kNibbles && (kc & 1) != 0;
   const auto pattern = static_cast<uint8_t>(kNibbles ? args.xor_mask * 0x11 : args.xor_mask);
   const __m256i xorv = _mm256_set1_epi8(static_cast<char>(pattern));
-  const __m256i ones16 = _mm256_set1_epi16(1);
   for (int64_t p = 0; p < args.panels; ++p) {
     const int64_t n0 = args.n_begin + p * kPanelColumns;
     const int64_t valid_rows = std::clamp<int64_t>(args.n_total - n0, 0, kPanelColumns);
     const uint8_t* rows = src + std::min(n0, args.n_total) * row_bytes + first;
     auto* out = reinterpret_cast<uint8_t*>(args.dst + p * args.panel_stride);
-    __m256i sums_low = _mm256_setzero_si256(), sums_high = _mm256_setzero_si256();
-    for (int64_t s0 = 0; s0 < steps; s0 += 8) {
-      const int64_t offset = 4 * s0;  // Bytes into each row's span.
-      __m256i lo[8], hi[8];           // Columns 0-7 and 8-15.
-      if (valid_rows == kPanelColumns && offset + 32 <= full_bytes) {
+    __m256i sums[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};  // Columns 0-7, 8-15.
+    int64_t s0 = 0;  // 8 steps (32 bytes of each row) a block.
+    if (valid_rows == kPanelColumns) {
+      for (; 4 * s0 + 32 <= full_bytes; s0 += 8) {
+        for (int h = 0; h < 2; ++h) {
+          __m256i r[8];
+          for (int j = 0; j < 8; ++j) {
+            const uint8_t* row = rows + (8 * h + j) * row_bytes + 4 * s0;
+            r[j] = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row)), xorv);
+          }
+          FinishHalf<kNibbles, kSums>(r, out + kPanelStepBytes * s0, h, 8, &sums[h]);
+        }
+      }
+    }
+    for (; s0 < steps; s0 += 8) {
+      const int64_t avail = span_bytes - 4 * s0;
+      for (int h = 0; h < 2; ++h) {
+        __m256i r[8];
         for (int j = 0; j < 8; ++j) {
-          lo[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows + j * row_bytes + offset));
-          hi[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows + (j + 8) * row_bytes + offset));
+          const uint8_t* row = rows + (8 * h + j) * row_bytes + 4 * s0;
+          r[j] = _mm256_xor_si256(LoadRagged(row, 8 * h + j < valid_rows ? avail : 0, half, pattern), xorv);
         }
-      } else {
-        const int64_t avail = span_bytes - offset;
-        for (int j = 0; j < 8; ++j) {
-          lo[j] = LoadRagged(rows + j * row_bytes + offset, j < valid_rows ? avail : 0, half, pattern);
-          hi[j] = LoadRagged(rows + (j + 8) * row_bytes + offset, j + 8 < valid_rows ? avail : 0, half, pattern);
-        }
-      }
-      for (int j = 0; j < 8; ++j) {
-        lo[j] = _mm256_xor_si256(lo[j], xorv);
-        hi[j] = _mm256_xor_si256(hi[j], xorv);
-      }
-      Transpose8x8(lo);
-      Transpose8x8(hi);
-      const int64_t n_steps = std::min<int64_t>(8, steps - s0);
-      uint8_t* block = out + kPanelStepBytes * s0;
-      for (int q = 0; q < n_steps; ++q) {
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(block + 64 * q), lo[q]);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(block + 64 * q + 32), hi[q]);
-      }
-      if constexpr (kSums) {
-        __m256i pairs_low = PairSums<kNibbles>(lo[0]), pairs_high = PairSums<kNibbles>(hi[0]);
-        for (int q = 1; q < 8; ++q) {
-          pairs_low = _mm256_add_epi16(pairs_low, PairSums<kNibbles>(lo[q]));
-          pairs_high = _mm256_add_epi16(pairs_high, PairSums<kNibbles>(hi[q]));
-        }
-        sums_low = _mm256_add_epi32(sums_low, _mm256_madd_epi16(pairs_low, ones16));
-        sums_high = _mm256_add_epi32(sums_high, _mm256_madd_epi16(pairs_high, ones16));
+        FinishHalf<kNibbles, kSums>(r, out + kPanelStepBytes * s0, h, std::min<int64_t>(8, steps - s0), &sums[h]);
       }
     }
     if constexpr (kSums) {
-      int32_t* sums = args.col_sums + p * kPanelColumns;
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums), sums_low);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + 8), sums_high);
+      for (int h = 0; h < 2; ++h) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(args.col_sums + p * kPanelColumns + 8 * h), sums[h]);
+      }
     }
   }
 }
@@ -140,8 +144,8 @@ void PackKContiguous(const PackArgs& args) {
 // k = 8 s + 2 i (low nibbles) and 8 s + 2 i + 1 (high nibbles), a column a
 // byte.
 template <bool kNibbles>
-__m256i KMajorRow(const uint8_t* base, int64_t row_bytes, int64_t kc, int64_t s, int i, bool whole,
-                  int64_t columns, uint8_t pattern) {
+[[gnu::always_inline]] inline __m256i KMajorRow(const uint8_t* base, int64_t row_bytes, int64_t kc, int64_t s,
+                                                int i, bool whole, int64_t columns, uint8_t pattern) {
   const __m256i xorv = _mm256_set1_epi8(static_cast<char>(pattern));
   if constexpr (!kNibbles) {
     const int64_t k = 4 * s + i;

@@ -29,7 +29,7 @@ namespace {
 
 // Lane transpose of 4 vectors of 4 128-bit lanes: lane i of the result L
 // is lane L of x[i].
-void TransposeLanes4(__m512i x[4]) {
+[[gnu::always_inline]] inline void TransposeLanes4(__m512i x[4]) {
   const __m512i s0 = _mm512_shuffle_i32x4(x[0], x[1], 0x44);
   const __m512i s1 = _mm512_shuffle_i32x4(x[0], x[1], 0xEE);
   const __m512i s2 = _mm512_shuffle_i32x4(x[2], x[3], 0x44);
@@ -41,7 +41,7 @@ void TransposeLanes4(__m512i x[4]) {
 }
 
 // 16x16 transpose of 32-bit words: word q of r[j] becomes word j of r[q].
-void Transpose16x16(__m512i r[16]) {
+[[gnu::always_inline]] inline void Transpose16x16(__m512i r[16]) {
   __m512i a[16], b[16];
   for (int i = 0; i < 16; i += 2) {
     a[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
@@ -64,7 +64,7 @@ void Transpose16x16(__m512i r[16]) {
 // Sums of adjacent byte pairs as int16: signed weights (S8) or the two
 // nibbles of each byte (U4).
 template <bool kNibbles>
-__m512i PairSums(__m512i v) {
+[[gnu::always_inline]] inline __m512i PairSums(__m512i v) {
   if constexpr (kNibbles) {
     const __m512i low = _mm512_set1_epi8(0x0F);
     const __m512i nibbles =
@@ -80,6 +80,23 @@ __mmask64 FirstBytes(int64_t n) {
   return n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1;
 }
 
+// The end of a block of 16 rows: transposed, its first n_steps steps
+// stored at `block`, its column sums added to `sums`.
+template <bool kNibbles, bool kSums>
+[[gnu::always_inline]] inline void FinishBlock(__m512i r[16], uint8_t* block, int64_t n_steps, __m512i* sums) {
+  Transpose16x16(r);
+  if (n_steps == 16) {
+    for (int q = 0; q < 16; ++q) _mm512_storeu_si512(block + 64 * q, r[q]);
+  } else {
+    for (int q = 0; q < n_steps; ++q) _mm512_storeu_si512(block + 64 * q, r[q]);
+  }
+  if constexpr (kSums) {
+    __m512i pairs = PairSums<kNibbles>(r[0]);
+    for (int q = 1; q < 16; ++q) pairs = _mm512_add_epi16(pairs, PairSums<kNibbles>(r[q]));
+    *sums = _mm512_add_epi32(*sums, _mm512_madd_epi16(pairs, _mm512_set1_epi16(1)));
+  }
+}
+
 // A span of an [N, K] source with every row's span starting on a byte.
 template <bool kNibbles, bool kSums>
 void PackKContiguous(const PackArgs& args) {
@@ -91,46 +108,36 @@ void PackKContiguous(const PackArgs& args) {
   const int64_t span_bytes = kNibbles ? (kc + 1) / 2 : kc;  // Read per row.
   const int64_t full_bytes = kNibbles ? kc / 2 : kc;        // Without a half byte.
   const __m512i xorv = _mm512_set1_epi8(static_cast<char>(kNibbles ? args.xor_mask * 0x11 : args.xor_mask));
-  const __m512i ones16 = _mm512_set1_epi16(1);
   for (int64_t p = 0; p < args.panels; ++p) {
     const int64_t n0 = args.n_begin + p * kPanelColumns;
     const int64_t valid_rows = std::clamp<int64_t>(args.n_total - n0, 0, kPanelColumns);
     const uint8_t* rows = src + std::min(n0, args.n_total) * row_bytes + first;
     auto* out = reinterpret_cast<uint8_t*>(args.dst + p * args.panel_stride);
     __m512i sums = _mm512_setzero_si512();
-    for (int64_t s0 = 0; s0 < steps; s0 += 16) {
-      const int64_t offset = 4 * s0;  // Bytes into each row's span.
+    int64_t s0 = 0;  // 16 steps (64 bytes of each row) a block.
+    if (valid_rows == kPanelColumns) {
+      for (; 4 * s0 + 64 <= full_bytes; s0 += 16) {
+        __m512i r[16];
+        for (int j = 0; j < 16; ++j) {
+          r[j] = _mm512_xor_si512(_mm512_loadu_si512(rows + j * row_bytes + 4 * s0), xorv);
+        }
+        FinishBlock<kNibbles, kSums>(r, out + kPanelStepBytes * s0, 16, &sums);
+      }
+    }
+    for (; s0 < steps; s0 += 16) {
+      const int64_t avail = span_bytes - 4 * s0;
+      const __mmask64 mask = FirstBytes(avail);
       __m512i r[16];
-      if (valid_rows == kPanelColumns && offset + 64 <= full_bytes) {
-        for (int j = 0; j < 16; ++j) {
-          r[j] = _mm512_xor_si512(_mm512_loadu_si512(rows + j * row_bytes + offset), xorv);
-        }
-      } else {
-        const int64_t avail = span_bytes - offset;
-        const __mmask64 mask = FirstBytes(avail);
-        for (int j = 0; j < 16; ++j) {
-          const __mmask64 row_mask = j < valid_rows ? mask : 0;
-          r[j] = _mm512_xor_si512(_mm512_mask_loadu_epi8(xorv, row_mask, rows + j * row_bytes + offset), xorv);
-        }
-        if (kNibbles && (kc & 1) != 0 && avail <= 64) {  // The span ends in a low nibble.
-          const __m512i keep = _mm512_mask_blend_epi8(__mmask64{1} << (avail - 1), _mm512_set1_epi8(-1),
-                                                      _mm512_set1_epi8(0x0F));
-          for (int j = 0; j < 16; ++j) r[j] = _mm512_and_si512(r[j], keep);
-        }
+      for (int j = 0; j < 16; ++j) {
+        const __mmask64 row_mask = j < valid_rows ? mask : 0;
+        r[j] = _mm512_xor_si512(_mm512_mask_loadu_epi8(xorv, row_mask, rows + j * row_bytes + 4 * s0), xorv);
       }
-      Transpose16x16(r);
-      const int64_t n_steps = std::min<int64_t>(16, steps - s0);
-      uint8_t* block = out + kPanelStepBytes * s0;
-      if (n_steps == 16) {
-        for (int q = 0; q < 16; ++q) _mm512_storeu_si512(block + 64 * q, r[q]);
-      } else {
-        for (int q = 0; q < n_steps; ++q) _mm512_storeu_si512(block + 64 * q, r[q]);
+      if (kNibbles && (kc & 1) != 0 && avail <= 64) {  // The span ends in a low nibble.
+        const __m512i keep =
+            _mm512_mask_blend_epi8(__mmask64{1} << (avail - 1), _mm512_set1_epi8(-1), _mm512_set1_epi8(0x0F));
+        for (int j = 0; j < 16; ++j) r[j] = _mm512_and_si512(r[j], keep);
       }
-      if constexpr (kSums) {
-        __m512i pairs = PairSums<kNibbles>(r[0]);
-        for (int q = 1; q < 16; ++q) pairs = _mm512_add_epi16(pairs, PairSums<kNibbles>(r[q]));
-        sums = _mm512_add_epi32(sums, _mm512_madd_epi16(pairs, ones16));
-      }
+      FinishBlock<kNibbles, kSums>(r, out + kPanelStepBytes * s0, std::min<int64_t>(16, steps - s0), &sums);
     }
     if constexpr (kSums) _mm512_storeu_si512(args.col_sums + p * kPanelColumns, sums);
   }
@@ -141,7 +148,7 @@ void PackKContiguous(const PackArgs& args) {
 // k = 4 s + i, or the U4 weights of k = 8 s + 2 i (low nibbles) and
 // 8 s + 2 i + 1 (high nibbles), a column a byte.
 template <bool kNibbles>
-__m512i KMajorRow(const uint8_t* base, int64_t row_bytes, int64_t kc, int64_t s, int i, bool whole,
+[[gnu::always_inline]] inline __m512i KMajorRow(const uint8_t* base, int64_t row_bytes, int64_t kc, int64_t s, int i, bool whole,
                   int64_t columns, __m512i xorv) {
   if constexpr (!kNibbles) {
     const int64_t k = 4 * s + i;
