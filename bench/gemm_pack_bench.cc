@@ -3,11 +3,11 @@
 // same buffer, on one thread, against memcpy of the same source bytes in
 // the same pieces. Bytes processed count the source read: 16 MB of INT8,
 // 8 MB of INT4.
+#include <benchmark/benchmark.h>
+
 #include <cstring>
 #include <random>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "kernels/gemm.h"
 
@@ -28,9 +28,12 @@ const std::vector<std::byte>& Weights() {
 
 const GemmKernels* Table(int64_t which) {
   switch (which) {
-    case 0: return &GemmKernelsReference();
-    case 1: return GemmKernelsAvx2();
-    default: return GemmKernelsAvx512();
+    case 0:
+      return &GemmKernelsReference();
+    case 1:
+      return GemmKernelsAvx2();
+    default:
+      return GemmKernelsAvx512();
   }
 }
 
@@ -46,9 +49,17 @@ void Pack(benchmark::State& state, bool u4) {
   const int64_t stride = kK / (u4 ? 8 : 4) * kPanelStepBytes;
   std::vector<std::byte> dst(kGroupPanels * stride);
   std::vector<int32_t> col_sums(kGroupPanels * kPanelColumns);
-  PackArgs args{.src = Weights().data(), .k_contiguous = k_contiguous, .k_total = kK, .n_total = kN,
-                .k_begin = 0, .k_count = kK, .panels = kGroupPanels, .xor_mask = uint8_t(u4 ? 0x8 : 0),
-                .dst = dst.data(), .panel_stride = stride, .col_sums = sums ? col_sums.data() : nullptr};
+  PackArgs args{.src = Weights().data(),
+                .k_contiguous = k_contiguous,
+                .k_total = kK,
+                .n_total = kN,
+                .k_begin = 0,
+                .k_count = kK,
+                .panels = kGroupPanels,
+                .xor_mask = uint8_t(u4 ? 0x8 : 0),
+                .dst = dst.data(),
+                .panel_stride = stride,
+                .col_sums = sums ? col_sums.data() : nullptr};
   for (auto _ : state) {
     for (int64_t n = 0; n < kN; n += kGroupPanels * kPanelColumns) {
       args.n_begin = n;

@@ -7,6 +7,8 @@
 // denormals. Tables the CPU lacks are skipped. First, the reference
 // packers against gemm.h's description of the layouts, on hand-written
 // matrices.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -18,8 +20,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "kernels/gemm.h"
 
@@ -47,9 +47,18 @@ TEST(GemmLayoutTest, ReferencePacksS8WhereTheHeaderSays) {
       constexpr int64_t kStride = 3 * 64;
       std::vector<std::byte> dst(2 * kStride, std::byte{0x77});
       std::vector<int32_t> sums(32, -1);
-      const PackArgs args{.src = src.data(), .k_contiguous = k_contiguous, .k_total = K, .n_total = N,
-                          .k_begin = 1, .k_count = 5, .n_begin = 0, .panels = 2, .xor_mask = xor_mask,
-                          .dst = dst.data(), .panel_stride = kStride, .col_sums = sums.data()};
+      const PackArgs args{.src = src.data(),
+                          .k_contiguous = k_contiguous,
+                          .k_total = K,
+                          .n_total = N,
+                          .k_begin = 1,
+                          .k_count = 5,
+                          .n_begin = 0,
+                          .panels = 2,
+                          .xor_mask = xor_mask,
+                          .dst = dst.data(),
+                          .panel_stride = kStride,
+                          .col_sums = sums.data()};
       GemmKernelsReference().pack_s8(args);
       auto packed = [&](int64_t panel, int64_t offset) {
         return static_cast<int>(static_cast<int8_t>(dst[panel * kStride + offset]));
@@ -110,9 +119,18 @@ TEST(GemmLayoutTest, ReferencePacksU4WhereTheHeaderSays) {
       // k 1..10 (octets k 1-8 and 9-10), one panel.
       std::vector<std::byte> dst(128, std::byte{0x77});
       std::vector<int32_t> sums(16, -1);
-      const PackArgs args{.src = src.data(), .k_contiguous = k_contiguous, .k_total = K, .n_total = N,
-                          .k_begin = 1, .k_count = 10, .n_begin = 0, .panels = 1, .xor_mask = xor_mask,
-                          .dst = dst.data(), .panel_stride = 128, .col_sums = sums.data()};
+      const PackArgs args{.src = src.data(),
+                          .k_contiguous = k_contiguous,
+                          .k_total = K,
+                          .n_total = N,
+                          .k_begin = 1,
+                          .k_count = 10,
+                          .n_begin = 0,
+                          .panels = 1,
+                          .xor_mask = xor_mask,
+                          .dst = dst.data(),
+                          .panel_stride = 128,
+                          .col_sums = sums.data()};
       GemmKernelsReference().pack_u4(args);
       auto byte = [&](int64_t offset) { return static_cast<int>(dst[offset]); };
       // Octet 0, column j, byte r: w[1 + 2 r][j] low, w[2 + 2 r][j] high.
@@ -183,12 +201,12 @@ struct PackCase {
 };
 
 std::string Describe(const PackCase& c) {
-  return std::string(c.u4 ? "U4" : "S8") + (c.k_contiguous ? " [N,K]" : " [K,N]") + " K=" +
-         std::to_string(c.k_total) + " N=" + std::to_string(c.n_total) + " k " + std::to_string(c.k_begin) +
-         "+" + std::to_string(c.k_count) + " n " + std::to_string(c.n_begin) + " panels " +
-         std::to_string(c.panels) + " xor " + std::to_string(c.xor_mask) + (c.sums ? " sums" : "") + " src+" +
-         std::to_string(c.src_offset) + " dst+" + std::to_string(c.dst_offset) + " extra " +
-         std::to_string(c.stride_extra);
+  return std::string(c.u4 ? "U4" : "S8") + (c.k_contiguous ? " [N,K]" : " [K,N]") +
+         " K=" + std::to_string(c.k_total) + " N=" + std::to_string(c.n_total) + " k " +
+         std::to_string(c.k_begin) + "+" + std::to_string(c.k_count) + " n " + std::to_string(c.n_begin) +
+         " panels " + std::to_string(c.panels) + " xor " + std::to_string(c.xor_mask) +
+         (c.sums ? " sums" : "") + " src+" + std::to_string(c.src_offset) + " dst+" +
+         std::to_string(c.dst_offset) + " extra " + std::to_string(c.stride_extra);
 }
 
 // Packs with both tables into buffers filled alike and compares every byte.
@@ -203,9 +221,16 @@ void ExpectSamePacking(const GemmKernels& simd, const PackCase& c, std::mt19937&
   std::vector<std::byte> expected(dst_bytes, std::byte{0xA5}), actual(dst_bytes, std::byte{0xA5});
   const size_t sum_count = kPanelColumns * c.panels + 4;
   std::vector<int32_t> expected_sums(sum_count, 0x5A5A5A5A), actual_sums(sum_count, 0x5A5A5A5A);
-  PackArgs args{.src = src.data() + c.src_offset, .k_contiguous = c.k_contiguous, .k_total = c.k_total,
-                .n_total = c.n_total, .k_begin = c.k_begin, .k_count = c.k_count, .n_begin = c.n_begin,
-                .panels = c.panels, .xor_mask = c.xor_mask, .panel_stride = stride};
+  PackArgs args{.src = src.data() + c.src_offset,
+                .k_contiguous = c.k_contiguous,
+                .k_total = c.k_total,
+                .n_total = c.n_total,
+                .k_begin = c.k_begin,
+                .k_count = c.k_count,
+                .n_begin = c.n_begin,
+                .panels = c.panels,
+                .xor_mask = c.xor_mask,
+                .panel_stride = stride};
   args.dst = expected.data() + c.dst_offset;
   args.col_sums = c.sums ? expected_sums.data() : nullptr;
   (c.u4 ? GemmKernelsReference().pack_u4 : GemmKernelsReference().pack_s8)(args);
@@ -216,7 +241,8 @@ void ExpectSamePacking(const GemmKernels& simd, const PackCase& c, std::mt19937&
     ASSERT_EQ(static_cast<int>(expected[b]), static_cast<int>(actual[b]))
         << Describe(c) << ": byte " << static_cast<int64_t>(b) - c.dst_offset << " of " << dst_bytes;
   }
-  for (size_t j = 0; j < sum_count; ++j) ASSERT_EQ(expected_sums[j], actual_sums[j]) << Describe(c) << ": sum " << j;
+  for (size_t j = 0; j < sum_count; ++j)
+    ASSERT_EQ(expected_sums[j], actual_sums[j]) << Describe(c) << ": sum " << j;
 }
 
 uint8_t XorMask(bool u4, int which) { return which == 0 ? 0 : (u4 ? 0x8 : 0x80); }
@@ -228,10 +254,17 @@ TEST_P(GemmSupportTest, PackMatchesReferenceOnWholeMatrices) {
     for (int64_t k_total = 1; k_total <= 70; ++k_total) {
       for (int64_t n_total = 1; n_total <= 70; ++n_total) {
         for (bool k_contiguous : {false, true}) {
-          PackCase c{.u4 = u4, .k_contiguous = k_contiguous, .k_total = k_total, .n_total = n_total,
-                     .k_begin = 0, .k_count = k_total, .n_begin = 0, .panels = (n_total + 15) / 16,
+          PackCase c{.u4 = u4,
+                     .k_contiguous = k_contiguous,
+                     .k_total = k_total,
+                     .n_total = n_total,
+                     .k_begin = 0,
+                     .k_count = k_total,
+                     .n_begin = 0,
+                     .panels = (n_total + 15) / 16,
                      .xor_mask = XorMask(u4, static_cast<int>((k_total + n_total) % 2)),
-                     .sums = (k_total * n_total) % 3 != 0, .src_offset = static_cast<int>(k_total % 5),
+                     .sums = (k_total * n_total) % 3 != 0,
+                     .src_offset = static_cast<int>(k_total % 5),
                      .dst_offset = static_cast<int>(n_total % 7)};
           ASSERT_NO_FATAL_FAILURE(ExpectSamePacking(simd(), c, rng));
         }
@@ -257,7 +290,8 @@ TEST_P(GemmSupportTest, PackMatchesReferenceOnSpans) {
     c.k_count = std::uniform_int_distribution<int64_t>(1, c.k_total - c.k_begin)(rng);
     c.n_begin = std::uniform_int_distribution<int64_t>(0, c.n_total + 20)(rng);
     if (trial % 2 == 0) c.n_begin -= c.n_begin % 16;
-    c.panels = std::uniform_int_distribution<int64_t>(0, (c.n_total + 40 - std::min(c.n_begin, c.n_total)) / 16)(rng);
+    c.panels = std::uniform_int_distribution<int64_t>(
+        0, (c.n_total + 40 - std::min(c.n_begin, c.n_total)) / 16)(rng);
     c.xor_mask = XorMask(c.u4, trial % 3 == 1);
     c.sums = trial % 5 != 0;
     c.src_offset = static_cast<int>(small(rng));
@@ -273,12 +307,23 @@ TEST_P(GemmSupportTest, PackMatchesReferenceOnLongSpans) {
   for (bool u4 : {false, true}) {
     for (bool k_contiguous : {false, true}) {
       for (int which = 0; which < 2; ++which) {
-        for (auto [k_total, n_total, k_begin, k_count] :
-             {std::array<int64_t, 4>{4096, 33, 0, 4096}, {4096, 33, 8, 4000}, {4096, 33, 1, 4093},
-              {33, 4096, 0, 33}, {34, 4096, 2, 31}}) {
-          PackCase c{.u4 = u4, .k_contiguous = k_contiguous, .k_total = k_total, .n_total = n_total,
-                     .k_begin = k_begin, .k_count = k_count, .n_begin = 0, .panels = (n_total + 15) / 16,
-                     .xor_mask = XorMask(u4, which), .sums = true, .src_offset = 3, .dst_offset = 5};
+        for (auto [k_total, n_total, k_begin, k_count] : {std::array<int64_t, 4>{4096, 33, 0, 4096},
+                                                          {4096, 33, 8, 4000},
+                                                          {4096, 33, 1, 4093},
+                                                          {33, 4096, 0, 33},
+                                                          {34, 4096, 2, 31}}) {
+          PackCase c{.u4 = u4,
+                     .k_contiguous = k_contiguous,
+                     .k_total = k_total,
+                     .n_total = n_total,
+                     .k_begin = k_begin,
+                     .k_count = k_count,
+                     .n_begin = 0,
+                     .panels = (n_total + 15) / 16,
+                     .xor_mask = XorMask(u4, which),
+                     .sums = true,
+                     .src_offset = 3,
+                     .dst_offset = 5};
           ASSERT_NO_FATAL_FAILURE(ExpectSamePacking(simd(), c, rng));
         }
       }
@@ -304,7 +349,9 @@ TEST_P(GemmSupportTest, EpilogueMatchesReferenceBitForBit) {
     std::vector<int32_t> d(rows * ldd + 1);
     for (auto& v : d) {
       const int p = pick(rng);
-      v = p == 0 ? std::numeric_limits<int32_t>::max() : p == 1 ? -std::numeric_limits<int32_t>::max() : any_int(rng);
+      v = p == 0   ? std::numeric_limits<int32_t>::max()
+          : p == 1 ? -std::numeric_limits<int32_t>::max()
+                   : any_int(rng);
     }
     auto doubles = [&](int64_t n, auto make) {
       std::vector<double> v(n + 1);  // One past the end, unaligned starts below.
@@ -312,7 +359,8 @@ TEST_P(GemmSupportTest, EpilogueMatchesReferenceBitForBit) {
       return v;
     };
     const auto row_scale = doubles(rows, scale);
-    const auto row_zero = doubles(rows, [&] { return static_cast<double>(pick(rng) < 2 ? 255 : sum_int(rng) % 256); });
+    const auto row_zero =
+        doubles(rows, [&] { return static_cast<double>(pick(rng) < 2 ? 255 : sum_int(rng) % 256); });
     const auto row_term = doubles(rows, [&] { return static_cast<double>(sum_int(rng)); });
     const auto col_scale = doubles(columns, scale);
     const auto col_sum = doubles(columns, [&] {
@@ -323,16 +371,23 @@ TEST_P(GemmSupportTest, EpilogueMatchesReferenceBitForBit) {
     const auto y0 = doubles(rows * ldy, [&] { return unit(rng) * scale(); });
     for (bool with_col_zero : {false, true}) {
       std::vector<double> expected = y0, actual = y0;
-      GemmEpilogue e{.d = d.data(), .ldd = ldd, .rows = rows, .columns = columns, .row_scale = row_scale.data(),
-                     .row_zero = row_zero.data(), .row_term = row_term.data(), .col_scale = col_scale.data(),
-                     .col_sum = col_sum.data(), .col_zero = with_col_zero ? col_zero.data() : nullptr};
+      GemmEpilogue e{.d = d.data(),
+                     .ldd = ldd,
+                     .rows = rows,
+                     .columns = columns,
+                     .row_scale = row_scale.data(),
+                     .row_zero = row_zero.data(),
+                     .row_term = row_term.data(),
+                     .col_scale = col_scale.data(),
+                     .col_sum = col_sum.data(),
+                     .col_zero = with_col_zero ? col_zero.data() : nullptr};
       e.y = expected.data();
       e.ldy = ldy;
       reference().epilogue(e);
       e.y = actual.data();
       simd().epilogue(e);
-      ASSERT_TRUE(SameBits(expected, actual)) << "rows " << rows << " columns " << columns << " col_zero "
-                                              << with_col_zero;
+      ASSERT_TRUE(SameBits(expected, actual))
+          << "rows " << rows << " columns " << columns << " col_zero " << with_col_zero;
     }
   }
 }
@@ -341,12 +396,18 @@ float RandomFloat(std::mt19937& rng) {
   std::uniform_int_distribution<int> pick(0, 19);
   std::normal_distribution<float> normal;
   switch (pick(rng)) {
-    case 0: return normal(rng) * 1e-39f;  // Denormal.
-    case 1: return normal(rng) * 1e-42f;
-    case 2: return normal(rng) * 1e18f;   // Products near float32's limit.
-    case 3: return 0.0f;
-    case 4: return -0.0f;
-    default: return normal(rng);
+    case 0:
+      return normal(rng) * 1e-39f;  // Denormal.
+    case 1:
+      return normal(rng) * 1e-42f;
+    case 2:
+      return normal(rng) * 1e18f;  // Products near float32's limit.
+    case 3:
+      return 0.0f;
+    case 4:
+      return -0.0f;
+    default:
+      return normal(rng);
   }
 }
 
@@ -363,8 +424,15 @@ TEST_P(GemmSupportTest, DotF32MatchesReferenceBitForBit) {
           for (auto& v : b) v = RandomFloat(rng);
           for (auto& v : y0) v = RandomFloat(rng);
           std::vector<float> expected = y0, actual = y0;
-          GemmTileF32 t{.a = a.data() + 1, .lda = lda, .b = b.data() + 1, .panel_stride = panel_stride,
-                        .k = k, .ldy = ldy, .rows = rows, .panels = panels, .accumulate = accumulate};
+          GemmTileF32 t{.a = a.data() + 1,
+                        .lda = lda,
+                        .b = b.data() + 1,
+                        .panel_stride = panel_stride,
+                        .k = k,
+                        .ldy = ldy,
+                        .rows = rows,
+                        .panels = panels,
+                        .accumulate = accumulate};
           if (rows * lda == 0) t.a = a.data();
           if (panels * panel_stride == 0) t.b = b.data();
           t.y = expected.data();

@@ -74,12 +74,15 @@ __m256i LoadRagged(const uint8_t* row, int64_t avail, bool half, uint8_t pattern
 // the first n_steps steps stored at `block`, the column sums added to
 // `sums`.
 template <bool kNibbles, bool kSums>
-[[gnu::always_inline]] inline void FinishHalf(__m256i r[8], uint8_t* block, int h, int64_t n_steps, __m256i* sums) {
+[[gnu::always_inline]] inline void FinishHalf(__m256i r[8], uint8_t* block, int h, int64_t n_steps,
+                                              __m256i* sums) {
   Transpose8x8(r);
   if (n_steps == 8) {
-    for (int q = 0; q < 8; ++q) _mm256_storeu_si256(reinterpret_cast<__m256i*>(block + 64 * q + 32 * h), r[q]);
+    for (int q = 0; q < 8; ++q)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(block + 64 * q + 32 * h), r[q]);
   } else {
-    for (int q = 0; q < n_steps; ++q) _mm256_storeu_si256(reinterpret_cast<__m256i*>(block + 64 * q + 32 * h), r[q]);
+    for (int q = 0; q < n_steps; ++q)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(block + 64 * q + 32 * h), r[q]);
   }
   if constexpr (kSums) {
     __m256i pairs = PairSums<kNibbles>(r[0]);
@@ -128,7 +131,8 @@ void PackKContiguous(const PackArgs& args) {
           const uint8_t* row = rows + (8 * h + j) * row_bytes + 4 * s0;
           r[j] = _mm256_xor_si256(LoadRagged(row, 8 * h + j < valid_rows ? avail : 0, half, pattern), xorv);
         }
-        FinishHalf<kNibbles, kSums>(r, out + kPanelStepBytes * s0, h, std::min<int64_t>(8, steps - s0), &sums[h]);
+        FinishHalf<kNibbles, kSums>(r, out + kPanelStepBytes * s0, h, std::min<int64_t>(8, steps - s0),
+                                    &sums[h]);
       }
     }
     if constexpr (kSums) {
@@ -161,13 +165,16 @@ template <bool kNibbles>
       high = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + row_bytes));
     } else {
       low = _mm256_castsi256_si128(k < kc ? LoadRagged(row, columns / 2, false, pattern) : xorv);
-      high = _mm256_castsi256_si128(k + 1 < kc ? LoadRagged(row + row_bytes, columns / 2, false, pattern) : xorv);
+      high = _mm256_castsi256_si128(k + 1 < kc ? LoadRagged(row + row_bytes, columns / 2, false, pattern)
+                                               : xorv);
     }
     low = _mm_xor_si128(low, _mm256_castsi256_si128(xorv));
     high = _mm_xor_si128(high, _mm256_castsi256_si128(xorv));
     const __m128i nibble = _mm_set1_epi8(0x0F);
-    const __m128i even = _mm_or_si128(_mm_and_si128(low, nibble), _mm_andnot_si128(nibble, _mm_slli_epi16(high, 4)));
-    const __m128i odd = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(low, 4), nibble), _mm_andnot_si128(nibble, high));
+    const __m128i even =
+        _mm_or_si128(_mm_and_si128(low, nibble), _mm_andnot_si128(nibble, _mm_slli_epi16(high, 4)));
+    const __m128i odd =
+        _mm_or_si128(_mm_and_si128(_mm_srli_epi16(low, 4), nibble), _mm_andnot_si128(nibble, high));
     return _mm256_set_m128i(_mm_unpackhi_epi8(even, odd), _mm_unpacklo_epi8(even, odd));
   }
 }
@@ -198,7 +205,8 @@ void PackKMajor(const PackArgs& args) {
       for (int64_t s = s0; s < s1; ++s) {
         const bool whole = columns == 32 && step_k * (s + 1) <= kc;
         __m256i r[4];
-        for (int i = 0; i < 4; ++i) r[i] = KMajorRow<kNibbles>(base, row_bytes, kc, s, i, whole, columns, pattern);
+        for (int i = 0; i < 4; ++i)
+          r[i] = KMajorRow<kNibbles>(base, row_bytes, kc, s, i, whole, columns, pattern);
         const __m256i a0 = _mm256_unpacklo_epi8(r[0], r[1]), a1 = _mm256_unpackhi_epi8(r[0], r[1]);
         const __m256i a2 = _mm256_unpacklo_epi8(r[2], r[3]), a3 = _mm256_unpackhi_epi8(r[2], r[3]);
         // v[i], lane l: columns 4 i .. 4 i + 3 of panel l.
@@ -209,19 +217,22 @@ void PackKMajor(const PackArgs& args) {
         }
         uint8_t* step = out + 64 * s;
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(step), _mm256_permute2x128_si256(v[0], v[1], 0x20));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(step + 32), _mm256_permute2x128_si256(v[2], v[3], 0x20));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(step + 32),
+                            _mm256_permute2x128_si256(v[2], v[3], 0x20));
         if (both) {
           step += args.panel_stride;
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(step), _mm256_permute2x128_si256(v[0], v[1], 0x31));
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(step + 32), _mm256_permute2x128_si256(v[2], v[3], 0x31));
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(step + 32),
+                              _mm256_permute2x128_si256(v[2], v[3], 0x31));
         }
       }
       if constexpr (kSums) {
         for (int i = 0; i < 4; ++i) pairs[i] = _mm256_madd_epi16(pairs[i], ones16);
         // Panel l's columns 0-7 and 8-15: lane l of pairs[0], pairs[1] and of pairs[2], pairs[3].
-        const __m256i panel_sums[2][2] = {
-            {_mm256_permute2x128_si256(pairs[0], pairs[1], 0x20), _mm256_permute2x128_si256(pairs[2], pairs[3], 0x20)},
-            {_mm256_permute2x128_si256(pairs[0], pairs[1], 0x31), _mm256_permute2x128_si256(pairs[2], pairs[3], 0x31)}};
+        const __m256i panel_sums[2][2] = {{_mm256_permute2x128_si256(pairs[0], pairs[1], 0x20),
+                                           _mm256_permute2x128_si256(pairs[2], pairs[3], 0x20)},
+                                          {_mm256_permute2x128_si256(pairs[0], pairs[1], 0x31),
+                                           _mm256_permute2x128_si256(pairs[2], pairs[3], 0x31)}};
         for (int l = 0; l < (both ? 2 : 1); ++l) {
           for (int h = 0; h < 2; ++h) {
             auto* sums = reinterpret_cast<__m256i*>(args.col_sums + (g + l) * kPanelColumns + 8 * h);
@@ -237,7 +248,8 @@ void PackKMajor(const PackArgs& args) {
 
 void PackS8Avx2(const PackArgs& args) {
   if (args.k_count <= 0) {
-    if (args.col_sums != nullptr) std::memset(args.col_sums, 0, sizeof(int32_t) * kPanelColumns * args.panels);
+    if (args.col_sums != nullptr)
+      std::memset(args.col_sums, 0, sizeof(int32_t) * kPanelColumns * args.panels);
     return;
   }
   if (args.k_contiguous) {

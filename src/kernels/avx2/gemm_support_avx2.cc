@@ -105,10 +105,17 @@ void DotF32Avx2(const GemmTileF32& t) {
   int64_t m = 0;
   for (; m + 4 <= t.rows; m += 4) DotRows<4, 1>(t, m);
   switch (t.rows - m) {
-    case 3: DotRows<3, 1>(t, m); break;
-    case 2: DotRows<2, 2>(t, m); break;
-    case 1: DotRows<1, 4>(t, m); break;
-    default: break;
+    case 3:
+      DotRows<3, 1>(t, m);
+      break;
+    case 2:
+      DotRows<2, 2>(t, m);
+      break;
+    case 1:
+      DotRows<1, 4>(t, m);
+      break;
+    default:
+      break;
   }
 }
 

@@ -83,7 +83,8 @@ __mmask64 FirstBytes(int64_t n) {
 // The end of a block of 16 rows: transposed, its first n_steps steps
 // stored at `block`, its column sums added to `sums`.
 template <bool kNibbles, bool kSums>
-[[gnu::always_inline]] inline void FinishBlock(__m512i r[16], uint8_t* block, int64_t n_steps, __m512i* sums) {
+[[gnu::always_inline]] inline void FinishBlock(__m512i r[16], uint8_t* block, int64_t n_steps,
+                                               __m512i* sums) {
   Transpose16x16(r);
   if (n_steps == 16) {
     for (int q = 0; q < 16; ++q) _mm512_storeu_si512(block + 64 * q, r[q]);
@@ -148,8 +149,8 @@ void PackKContiguous(const PackArgs& args) {
 // k = 4 s + i, or the U4 weights of k = 8 s + 2 i (low nibbles) and
 // 8 s + 2 i + 1 (high nibbles), a column a byte.
 template <bool kNibbles>
-[[gnu::always_inline]] inline __m512i KMajorRow(const uint8_t* base, int64_t row_bytes, int64_t kc, int64_t s, int i, bool whole,
-                  int64_t columns, __m512i xorv) {
+[[gnu::always_inline]] inline __m512i KMajorRow(const uint8_t* base, int64_t row_bytes, int64_t kc, int64_t s,
+                                                int i, bool whole, int64_t columns, __m512i xorv) {
   if constexpr (!kNibbles) {
     const int64_t k = 4 * s + i;
     const uint8_t* row = base + k * row_bytes;
@@ -201,14 +202,16 @@ void PackKMajor(const PackArgs& args) {
       const int64_t group_panels = std::min<int64_t>(4, args.panels - g);
       const int64_t n0 = std::min(args.n_begin + g * kPanelColumns, args.n_total);
       const int64_t columns = std::min<int64_t>(args.n_total - n0, 64);
-      const uint8_t* base = src + (kNibbles ? (args.k_begin * args.n_total + n0) / 2 : args.k_begin * args.n_total + n0);
+      const uint8_t* base =
+          src + (kNibbles ? (args.k_begin * args.n_total + n0) / 2 : args.k_begin * args.n_total + n0);
       std::byte* out = args.dst + g * args.panel_stride;
       __m512i pairs[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
                           _mm512_setzero_si512()};
       for (int64_t s = s0; s < s1; ++s) {
         const bool whole = columns == 64 && step_k * (s + 1) <= kc;
         __m512i r[4];
-        for (int i = 0; i < 4; ++i) r[i] = KMajorRow<kNibbles>(base, row_bytes, kc, s, i, whole, columns, xorv);
+        for (int i = 0; i < 4; ++i)
+          r[i] = KMajorRow<kNibbles>(base, row_bytes, kc, s, i, whole, columns, xorv);
         const __m512i a0 = _mm512_unpacklo_epi8(r[0], r[1]), a1 = _mm512_unpackhi_epi8(r[0], r[1]);
         const __m512i a2 = _mm512_unpacklo_epi8(r[2], r[3]), a3 = _mm512_unpackhi_epi8(r[2], r[3]);
         // v[i], lane l: columns 4 i .. 4 i + 3 of panel l.
@@ -221,7 +224,8 @@ void PackKMajor(const PackArgs& args) {
         if (group_panels == 4) {
           for (int l = 0; l < 4; ++l) _mm512_storeu_si512(out + l * args.panel_stride + 64 * s, v[l]);
         } else {
-          for (int l = 0; l < group_panels; ++l) _mm512_storeu_si512(out + l * args.panel_stride + 64 * s, v[l]);
+          for (int l = 0; l < group_panels; ++l)
+            _mm512_storeu_si512(out + l * args.panel_stride + 64 * s, v[l]);
         }
       }
       if constexpr (kSums) {
@@ -240,7 +244,8 @@ void PackKMajor(const PackArgs& args) {
 
 void PackS8Avx512(const PackArgs& args) {
   if (args.k_count <= 0) {
-    if (args.col_sums != nullptr) std::memset(args.col_sums, 0, sizeof(int32_t) * kPanelColumns * args.panels);
+    if (args.col_sums != nullptr)
+      std::memset(args.col_sums, 0, sizeof(int32_t) * kPanelColumns * args.panels);
     return;
   }
   if (args.k_contiguous) {

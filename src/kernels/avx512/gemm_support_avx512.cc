@@ -110,10 +110,17 @@ void DotF32Avx512(const GemmTileF32& t) {
   int64_t m = 0;
   for (; m + 4 <= t.rows; m += 4) DotRows<4, 4>(t, m);
   switch (t.rows - m) {
-    case 3: DotRows<3, 4>(t, m); break;
-    case 2: DotRows<2, 4>(t, m); break;
-    case 1: DotRows<1, 8>(t, m); break;
-    default: break;
+    case 3:
+      DotRows<3, 4>(t, m);
+      break;
+    case 2:
+      DotRows<2, 4>(t, m);
+      break;
+    case 1:
+      DotRows<1, 8>(t, m);
+      break;
+    default:
+      break;
   }
 }
 
