@@ -25,7 +25,8 @@ void DotS8Avx512Vnni(const GemmTile& tile);
 void DotU4Avx512Vnni(const GemmTile& tile);
 
 // avx2/gemm_support_avx2.cc and avx512/gemm_support_avx512.cc: the
-// epilogue, the float path and the packing.
+// epilogue and the float path; avx2/gemm_pack_avx2.cc and
+// avx512/gemm_pack_avx512.cc: the packing.
 void EpilogueAvx2(const GemmEpilogue& epilogue);
 void DotF32Avx2(const GemmTileF32& tile);
 void PackS8Avx2(const PackArgs& args);
