@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "quantd/error_stats.h"
 #include "quantd/execution.h"
+#include "quantd/layout.h"
 #include "quantd/quant_params.h"
 #include "quantd/tensor.h"
 
@@ -52,6 +53,7 @@ struct MatMulJob {
   int64_t m = 0;
   int64_t k = 0;
   int64_t n = 0;
+  SlotLayout b_layout;  // Of a quantized b's parameters.
   int64_t output_bytes = 0;
 };
 

@@ -1,0 +1,211 @@
+// The blocked product (matmul_steps.h). A block is a run of output columns
+// and a run of rows: its weights are packed once into the worker's scratch
+// (about L2's size), then every tile of rows multiplies them span by span.
+#include <algorithm>
+#include <cmath>
+
+#include "formats/element_io.h"
+#include "ops/matmul_steps.h"
+#include "ops/parallel.h"
+
+namespace quantd {
+namespace {
+
+// Columns per block: 128 integer columns of K = 4096 pack into 512 KiB.
+int64_t BlockColumns(WeightKind kind) { return kind == WeightKind::kF32 ? 32 : 128; }
+constexpr int64_t kBlockRows = 256;
+constexpr int64_t kTileRows = 32;
+
+// One worker's buffers, reused from block to block.
+struct Scratch {
+  std::vector<std::byte> packed;
+  std::vector<float> packed_floats;
+  std::vector<int32_t> column_sums;  // [span][column]
+  std::vector<double> col_scale, col_sum, col_zero;  // [span][column]
+  std::vector<double> outlier_rows;  // [outlier][column]
+  std::vector<int32_t> d;
+  std::vector<float> y_float;
+  std::vector<double> y;
+};
+
+struct Block {
+  int64_t n0 = 0, columns = 0, panels = 0;
+  int64_t m0 = 0, rows = 0;
+};
+
+void PackIntegerWeights(const WeightOperand& w, const Block& block, const GemmKernels& kernels,
+                        Scratch* s) {
+  const int64_t width = block.panels * kPanelColumns;
+  const size_t spans = w.spans.size();
+  s->packed.resize(block.panels * w.panel_bytes);
+  s->column_sums.assign(spans * width, 0);
+  s->col_scale.assign(spans * width, 0);
+  s->col_sum.assign(spans * width, 0);
+  s->col_zero.assign(w.zero_points.empty() ? 0 : spans * width, 0);
+  for (size_t i = 0; i < spans; ++i) {
+    const KSpan& span = w.spans[i];
+    PackArgs args;
+    args.src = w.b.data.data();
+    args.k_contiguous = w.k_contiguous;
+    args.k_total = w.k;
+    args.n_total = w.n;
+    args.k_begin = span.k_begin;
+    args.k_count = span.k_count;
+    args.n_begin = block.n0;
+    args.panels = block.panels;
+    args.xor_mask = w.xor_mask;
+    args.dst = s->packed.data() + span.packed_offset;
+    args.panel_stride = w.panel_bytes;
+    args.col_sums = s->column_sums.data() + i * width;
+    (w.kind == WeightKind::kS8 ? kernels.pack_s8 : kernels.pack_u4)(args);
+    for (int64_t j = 0; j < block.columns; ++j) {
+      const int64_t at = span.group * w.n + block.n0 + j;
+      s->col_scale[i * width + j] = w.scales[at];
+      s->col_sum[i * width + j] = s->column_sums[i * width + j];
+      if (!w.zero_points.empty()) s->col_zero[i * width + j] = w.zero_points[at];
+    }
+  }
+}
+
+// NF4: the block's weights dequantized into F32 panels.
+void PackFloatWeights(const WeightOperand& w, const Block& block, Scratch* s) {
+  s->packed_floats.assign(block.panels * w.panel_bytes, 0.0f);
+  for (int64_t j = 0; j < block.columns; ++j) {
+    float* panel = s->packed_floats.data() + (j / kPanelColumns) * w.panel_bytes;
+    for (int64_t k = 0; k < w.k; ++k) {
+      panel[k * kPanelColumns + j % kPanelColumns] = static_cast<float>(w.Value(k, block.n0 + j));
+    }
+  }
+}
+
+// The weights' rows of the outlier columns, as the float64 product uses them.
+void GatherOutlierRows(const WeightOperand& w, const Block& block,
+                       const std::vector<int64_t>& outliers, Scratch* s) {
+  s->outlier_rows.resize(outliers.size() * block.columns);
+  for (size_t o = 0; o < outliers.size(); ++o) {
+    for (int64_t j = 0; j < block.columns; ++j) {
+      s->outlier_rows[o * block.columns + j] = w.Value(outliers[o], block.n0 + j);
+    }
+  }
+}
+
+void MultiplyIntegerTile(const WeightOperand& w, const ActivationOperand& act, const Block& block,
+                         int64_t m, int64_t rows, int64_t m_total, const GemmKernels& kernels,
+                         Scratch* s) {
+  const int64_t width = block.panels * kPanelColumns;
+  const DotS8Fn dot = w.kind == WeightKind::kS8 ? kernels.dot_s8 : kernels.dot_u4;
+  for (size_t i = 0; i < w.spans.size(); ++i) {
+    const KSpan& span = w.spans[i];
+    GemmTile tile;
+    tile.a = act.bytes.data() + m * act.lda + span.a_offset;
+    tile.lda = act.lda;
+    tile.b = s->packed.data() + span.packed_offset;
+    tile.panel_stride = w.panel_bytes;
+    tile.steps = span.steps;
+    tile.d = s->d.data();
+    tile.ldd = width;
+    tile.rows = rows;
+    tile.panels = block.panels;
+    dot(tile);
+    GemmEpilogue e;
+    e.d = s->d.data();
+    e.ldd = width;
+    e.rows = rows;
+    e.columns = block.columns;
+    e.row_scale = act.row_scale.data() + m;
+    e.row_zero = act.row_zero.data() + m;
+    e.row_term = act.row_term.data() + i * m_total + m;
+    e.col_scale = s->col_scale.data() + i * width;
+    e.col_sum = s->col_sum.data() + i * width;
+    e.col_zero = w.zero_points.empty() ? nullptr : s->col_zero.data() + i * width;
+    e.y = s->y.data();
+    e.ldy = width;
+    kernels.epilogue(e);
+  }
+}
+
+void MultiplyFloatTile(const WeightOperand& w, const ActivationOperand& act, const Block& block,
+                       int64_t m, int64_t rows, const GemmKernels& kernels, Scratch* s) {
+  const int64_t width = block.panels * kPanelColumns;
+  GemmTileF32 tile;
+  tile.a = act.floats.data() + m * act.lda;
+  tile.lda = act.lda;
+  tile.b = s->packed_floats.data();
+  tile.panel_stride = w.panel_bytes;
+  tile.k = w.k;
+  tile.y = s->y_float.data();
+  tile.ldy = width;
+  tile.rows = rows;
+  tile.panels = block.panels;
+  kernels.dot_f32(tile);
+  for (int64_t i = 0; i < rows * width; ++i) s->y[i] = s->y_float[i];
+}
+
+// Adds the outlier columns and the bias, and rounds into the output.
+void FinishTile(const MatMulJob& job, const ActivationOperand& act, const Block& block, int64_t m,
+                int64_t rows, const std::vector<int64_t>& outliers, Scratch* s,
+                std::span<std::byte> output) {
+  const int64_t width = block.panels * kPanelColumns;
+  const DType out = job.options.output_dtype;
+  const std::optional<TensorView>& bias = job.inputs.bias;
+  for (int64_t r = 0; r < rows; ++r) {
+    double* y = s->y.data() + r * width;
+    for (size_t o = 0; o < outliers.size(); ++o) {
+      const double a = act.Value(m + r, outliers[o]);
+      const double* b = s->outlier_rows.data() + o * block.columns;
+      for (int64_t j = 0; j < block.columns; ++j) y[j] += a * b[j];
+    }
+    for (int64_t j = 0; j < block.columns; ++j) {
+      const int64_t n = block.n0 + j;
+      const double with_bias = bias ? y[j] + LoadFloatElement(bias->dtype, bias->data.data(), n) : y[j];
+      StoreFloatElement(out, output.data(), (m + r) * job.n + n, static_cast<float>(with_bias));
+    }
+  }
+}
+
+}  // namespace
+
+absl::Status MultiplyBlocks(const MatMulJob& job, const WeightOperand& weights,
+                            const ActivationOperand& activations,
+                            const std::vector<int64_t>& outliers, const GemmKernels& kernels,
+                            std::span<std::byte> output, const ExecutionContext& context) {
+  const int64_t block_columns = BlockColumns(weights.kind);
+  const int64_t column_blocks = (job.n + block_columns - 1) / block_columns;
+  const int64_t row_blocks = (job.m + kBlockRows - 1) / kBlockRows;
+  std::vector<Scratch> scratch(WorkerCount(context));
+  // Outliers run in float64 beside the integer product; the float path
+  // multiplies every column in float already.
+  const bool separate_outliers = weights.kind != WeightKind::kF32 && !outliers.empty();
+  const std::vector<int64_t> none;
+  const std::vector<int64_t>& float_columns = separate_outliers ? outliers : none;
+  return RunBlocks(context, column_blocks * row_blocks, [&](int64_t index, int worker) {
+    Scratch& s = scratch[worker];
+    Block block;
+    block.n0 = (index / row_blocks) * block_columns;
+    block.columns = std::min(block_columns, job.n - block.n0);
+    block.panels = (block.columns + kPanelColumns - 1) / kPanelColumns;
+    block.m0 = (index % row_blocks) * kBlockRows;
+    block.rows = std::min(kBlockRows, job.m - block.m0);
+    if (weights.kind == WeightKind::kF32) {
+      PackFloatWeights(weights, block, &s);
+    } else {
+      PackIntegerWeights(weights, block, kernels, &s);
+    }
+    if (separate_outliers) GatherOutlierRows(weights, block, outliers, &s);
+    const int64_t width = block.panels * kPanelColumns;
+    s.d.resize(kTileRows * width);
+    s.y_float.resize(kTileRows * width);
+    for (int64_t m = block.m0; m < block.m0 + block.rows; m += kTileRows) {
+      const int64_t rows = std::min(kTileRows, block.m0 + block.rows - m);
+      s.y.assign(kTileRows * width, 0.0);
+      if (weights.kind == WeightKind::kF32) {
+        MultiplyFloatTile(weights, activations, block, m, rows, kernels, &s);
+      } else {
+        MultiplyIntegerTile(weights, activations, block, m, rows, job.m, kernels, &s);
+      }
+      FinishTile(job, activations, block, m, rows, float_columns, &s, output);
+    }
+  });
+}
+
+}  // namespace quantd

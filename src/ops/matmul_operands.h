@@ -1,0 +1,96 @@
+// The operands of a matmul as the kernels take them: the weights' spans and
+// per-column parameters, the activations quantized, reordered and summed
+// per span, and float views of both for the float paths (outliers, NF4, the
+// reference product).
+#ifndef QUANTD_OPS_MATMUL_OPERANDS_H_
+#define QUANTD_OPS_MATMUL_OPERANDS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "formats/element_format.h"
+#include "quantd/execution.h"
+#include "quantd/matmul.h"
+
+namespace quantd {
+
+// Which kernels multiply: integer 8-bit weights (S8 panels), 4-bit integer
+// weights (U4 panels), or float32 (F32 panels, for NF4).
+enum class WeightKind { kS8, kU4, kF32 };
+
+// A run of k that one integer dot product sums exactly: inside one group of
+// the weights' parameters and at most kMaxExactSpan long.
+struct KSpan {
+  int64_t k_begin = 0;
+  int64_t k_count = 0;
+  int64_t group = 0;
+  int64_t steps = 0;          // Quads (S8), octets (U4), or k (F32).
+  int64_t packed_offset = 0;  // Of the span's first step in a packed panel (bytes or floats).
+  int64_t a_offset = 0;       // Of the span's first byte in an activation row.
+};
+
+// B with its parameters resolved per (group along K, column).
+struct WeightOperand {
+  WeightKind kind = WeightKind::kS8;
+  TensorView b;  // As given, or the INT8 codes of a float B.
+  bool k_contiguous = false;
+  int64_t k = 0;
+  int64_t n = 0;
+  int64_t group_size = 0;  // Along K; k when one group.
+  uint8_t xor_mask = 0;    // Packing: UINT8 -> w = b - 128; INT4 -> w = b + 8.
+  std::vector<KSpan> spans;
+  int64_t panel_bytes = 0;  // One packed panel over every span (bytes, or floats for F32).
+  // Indexed [group * n + column]: the scale, and the zero point in the
+  // packed weight's terms (null data when every zero point is 0).
+  std::vector<double> scales;
+  std::vector<double> zero_points;
+  const float* levels = nullptr;  // NF4: the code values.
+  std::vector<std::byte> quantized;  // Owns the INT8 codes of a float B.
+  const ElementFormat* format = nullptr;
+  TensorView original;  // B as the request gave it.
+  std::vector<float> given_scales;  // Quantized B: scales per slot, as given.
+  std::vector<int32_t> given_zero_points;
+  SlotLayout layout;
+
+  // B[k][n] as the float the product uses: the request's float, or the
+  // dequantized weight.
+  double Value(int64_t k, int64_t n) const;
+};
+
+// A as the kernels read it.
+struct ActivationOperand {
+  // Integer kinds: rows of lda bytes holding each span's steps, reordered
+  // per octet for U4; F32: rows of k floats.
+  std::vector<uint8_t> bytes;
+  std::vector<float> floats;
+  int64_t lda = 0;
+  std::vector<double> row_scale;  // Per row.
+  std::vector<double> row_zero;   // Per row, in the kernel operand's terms.
+  std::vector<double> row_term;   // [span * m + row]: k_count · zero − Σ operand.
+  TensorView original;            // A as the request gave it.
+  std::vector<float> given_scales;  // Quantized A: per row (or one).
+  std::vector<int32_t> given_zero_points;
+
+  // A[m][k] as the float the product uses.
+  double Value(int64_t m, int64_t k) const;
+};
+
+// Resolves B's spans and parameters; quantizes a float B per output channel.
+absl::StatusOr<WeightOperand> PrepareWeights(const MatMulJob& job, const ExecutionContext& context);
+
+// The columns of a float A that hold any |value| >= threshold, ascending.
+// INVALID_ARGUMENT names the first NaN or Inf.
+absl::StatusOr<std::vector<int64_t>> FindOutlierColumns(const MatMulJob& job);
+
+// Quantizes a float A per row (outlier columns left out as zeros), or
+// takes a quantized A as given, into the kernels' layout for `weights`.
+absl::StatusOr<ActivationOperand> PrepareActivations(const MatMulJob& job,
+                                                     const WeightOperand& weights,
+                                                     const std::vector<int64_t>& outliers,
+                                                     const ExecutionContext& context);
+
+}  // namespace quantd
+
+#endif  // QUANTD_OPS_MATMUL_OPERANDS_H_
