@@ -1,14 +1,14 @@
 """Formats the matmul benchmarks of bench/report: per shape (M, K, N) and
 thread count, quantd's int8 and int4 weight-only MatMul in GOPS (2 M N K
 operations per product), oneDNN's u8s8->s32 matmul and OpenBLAS's sgemm on
-the same shapes with quantd's ratios to them, the fraction of the vpdpbusd
-peak measured in the same run, and, for one row (M = 1), the weights' bytes
+the same shapes with quantd's ratios to them, quantd's and oneDNN's fraction
+of the vpdpbusd peak that their own binary measured in the same run, and, for one row (M = 1), the weights' bytes
 read per second against a read stream over the same bytes, same threads,
 same run. All figures are medians of interleaved repetitions.
 
-Usage: matmul_report.py DIR, DIR holding matmul.json (quantd_matmul_bench:
+Usage: matmul_report.py DIR, DIR holding matmul*.json (quantd_matmul_bench:
 quantd, stream_read, vnni_peak), onednn_matmul_<threads>.json and
-openblas.json (either may be missing). Ends with summary lines, one per
+openblas.json (any may be missing). Ends with summary lines, one per
 target, `name value`."""
 
 import glob
@@ -18,11 +18,10 @@ import re
 import sys
 
 
-def load(path):
-    """({(name, args...): median items or bytes per second}, {key: error})."""
+def load(path, peak_prefix=""):
+    """({(name, args...): median items or bytes per second}, {key: error});
+    the peak's names prefixed with peak_prefix."""
     rates, errors = {}, {}
-    if not os.path.exists(path):
-        return rates, errors
     with open(path) as f:
         data = json.load(f)
     for b in data["benchmarks"]:
@@ -32,7 +31,10 @@ def load(path):
         parts = run.split("/")
         # name[/case]/arg/.../arg; the peak's thread count is Google Benchmark's.
         first_arg = next(i for i, p in enumerate(parts) if p.isdigit())
-        key = ("/".join(parts[:first_arg]),) + tuple(int(p) for p in parts[first_arg:])
+        name = "/".join(parts[:first_arg])
+        if name.startswith("vnni_peak/"):
+            name = peak_prefix + name
+        key = (name,) + tuple(int(p) for p in parts[first_arg:])
         if threads:
             key += (int(threads.group(1)),)
         if b.get("error_occurred"):
@@ -51,12 +53,13 @@ def ratio(a, b):
 
 
 def main(directory):
-    rates, errors = load(os.path.join(directory, "matmul.json"))
-    for path in sorted(glob.glob(os.path.join(directory, "onednn_matmul_*.json"))) + [
-            os.path.join(directory, "openblas.json")]:
-        r, e = load(path)
-        rates.update(r)
-        errors.update(e)
+    rates, errors = {}, {}
+    for pattern in ("matmul*.json", "onednn_matmul_*.json", "openblas.json"):
+        for path in sorted(glob.glob(os.path.join(directory, pattern))):
+            # oneDNN's runs measure the peak as well, for oneDNN's fraction.
+            r, e = load(path, "onednn_run/" if pattern.startswith("onednn") else "")
+            rates.update(r)
+            errors.update(e)
 
     def rate(name, *args):
         return rates.get((name,) + args)
@@ -68,10 +71,12 @@ def main(directory):
                            | {k[4] for k in list(rates) + list(errors) if k[0] == "quantd/matmul_int8"})
 
     peaks = {t: rate("vnni_peak/avx512_vnni_zmm", 65536, t) for t in thread_counts}
+    onednn_peaks = {t: rate("onednn_run/vnni_peak/avx512_vnni_zmm", 65536, t) or peaks[t] for t in thread_counts}
     print("vpdpbusd peak (int8 GOPS, registers only): " + ", ".join(
         "%d thr zmm %s ymm %s" % (t, fmt(peaks[t] and peaks[t] / 1e9, "%.0f", 1),
                                   fmt((rate("vnni_peak/avx_vnni_ymm", 65536, t) or 0) / 1e9 or None, "%.0f", 1))
-        for t in thread_counts))
+        for t in thread_counts) + "; in oneDNN's runs: " + ", ".join(
+        "%d thr zmm %s" % (t, fmt(onednn_peaks[t] and onednn_peaks[t] / 1e9, "%.0f", 1)) for t in thread_counts))
     for key, message in sorted(errors.items()):
         if key[0].startswith("vnni_peak"):
             print("  %s skipped: %s" % (key[0], message))
@@ -114,7 +119,7 @@ def main(directory):
                 fmt(g(dnnl), "%.1f", 8), fmt(ratio(q8, dnnl), "%.2fx", 7), fmt(g(dnnl_f32), "%.1f", 8),
                 fmt(g(blas), "%.1f", 8), fmt(ratio(q8, blas), "%.2fx", 7),
                 fmt(ratio(q8, peak) and 100 * ratio(q8, peak), "%.0f%%", 7),
-                fmt(ratio(dnnl, peak) and 100 * ratio(dnnl, peak), "%.0f%%", 7),
+                fmt(ratio(dnnl, onednn_peaks.get(t)) and 100 * ratio(dnnl, onednn_peaks.get(t)), "%.0f%%", 7),
                 fmt(read and 100 * read, "%.0f%%", 8), fmt(speedup, "%.2fx", 7)))
             for name in ("quantd/matmul_int8", "quantd/matmul_int4_g128", "onednn/matmul_u8s8s32",
                          "onednn/matmul_f32", "openblas/sgemm"):
