@@ -61,7 +61,8 @@ CallGate::CallGate(const CallLimits& limits, std::optional<BearerToken> token, M
       token_(std::move(token)),
       unauthenticated_(Rejected(metrics, "unauthenticated")),
       over_concurrency_(Rejected(metrics, "concurrency_limit")),
-      over_memory_(Rejected(metrics, "memory_limit")) {
+      over_memory_(Rejected(metrics, "memory_limit")),
+      draining_counter_(Rejected(metrics, "draining")) {
   if (limits_.max_rpc_duration != absl::InfiniteDuration()) {
     ceiling_ = std::make_unique<DeadlineCeiling>(
         absl::StrCat("the call ran longer than --max_rpc_duration=",
@@ -98,6 +99,11 @@ grpc::Status CallGate::Admit(grpc::CallbackServerContext* context, int64_t held_
     return grpc::Status(grpc::StatusCode::INTERNAL,
                         "the server was built without its call gate's context allocator");
   }
+  if (draining_.load()) {
+    return Refuse(draining_counter_, grpc::StatusCode::UNAVAILABLE,
+                  "quantd is draining (it received SIGTERM) and takes no new calls; retry on "
+                  "another replica");
+  }
   if (token_.has_value()) {
     if (grpc::Status status = token_->Check(context->client_metadata()); !status.ok()) {
       unauthenticated_->Increment();
@@ -105,16 +111,15 @@ grpc::Status CallGate::Admit(grpc::CallbackServerContext* context, int64_t held_
     }
   }
   Held& held = gated->held();
-  if (limits_.max_concurrent_rpcs > 0) {
-    if (concurrent_.fetch_add(1) >= limits_.max_concurrent_rpcs) {
-      concurrent_.fetch_sub(1);
-      return Refuse(over_concurrency_, grpc::StatusCode::RESOURCE_EXHAUSTED,
+  // Every admitted call is counted, so that a drain knows when none is left.
+  if (concurrent_.fetch_add(1) >= limits_.max_concurrent_rpcs && limits_.max_concurrent_rpcs > 0) {
+    concurrent_.fetch_sub(1);
+    return Refuse(over_concurrency_, grpc::StatusCode::RESOURCE_EXHAUSTED,
                     absl::StrCat("the server already runs ", limits_.max_concurrent_rpcs,
                                  " calls, its limit (--max_concurrent_rpcs=",
                                  limits_.max_concurrent_rpcs, "); retry with backoff"));
-    }
-    held.slot = true;
   }
+  held.slot = true;
   if (limits_.max_server_memory_bytes > 0) {
     int64_t held_now = 0;
     if (!TryHoldBytes(held_bytes, &held_now)) {

@@ -49,6 +49,10 @@ class CallGate {
   // For ServerBuilder::SetContextAllocator; the gate must outlive the server.
   std::unique_ptr<grpc::ContextAllocator> NewContextAllocator();
 
+  // From now on every call is refused with UNAVAILABLE, so that clients
+  // retry elsewhere; calls already admitted run on.
+  void StartDraining() { draining_.store(true); }
+
   int64_t concurrent_rpcs() const { return concurrent_.load(); }
   int64_t held_bytes() const { return held_bytes_.load(); }
 
@@ -64,6 +68,8 @@ class CallGate {
   prometheus::Counter* const unauthenticated_;
   prometheus::Counter* const over_concurrency_;
   prometheus::Counter* const over_memory_;
+  prometheus::Counter* const draining_counter_;
+  std::atomic<bool> draining_{false};
   std::atomic<int64_t> concurrent_{0};
   std::atomic<int64_t> held_bytes_{0};
   std::unique_ptr<DeadlineCeiling> ceiling_;  // Null without --max_rpc_duration.

@@ -108,7 +108,7 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> r, absl::string_view isa)
                             .Add({})),
       rejected_requests(BuildCounter()
                             .Name("quantd_rejected_requests_total")
-                            .Help("Quantizer RPCs refused, by reason: pool_queue_full, concurrency_limit and memory_limit (RESOURCE_EXHAUSTED), unauthenticated (UNAUTHENTICATED); and max_rpc_duration, calls cut short with DEADLINE_EXCEEDED.")
+                            .Help("Quantizer RPCs refused, by reason: pool_queue_full, concurrency_limit and memory_limit (RESOURCE_EXHAUSTED), unauthenticated (UNAUTHENTICATED), draining (UNAVAILABLE after SIGTERM); and max_rpc_duration, calls cut short with DEADLINE_EXCEEDED.")
                             .Register(*r)),
       calibrations(BuildCounter()
                        .Name("quantd_calibrations_total")

@@ -122,8 +122,23 @@ absl::StatusOr<std::unique_ptr<QuantdServer>> QuantdServer::Start(const ServerOp
 void QuantdServer::Drain(std::chrono::milliseconds grace) {
   if (drained_) return;
   drained_ = true;
+  const auto deadline = std::chrono::system_clock::now() + grace;
   server_->GetHealthCheckService()->SetServingStatus(kQuantizerServiceName, false);
-  server_->Shutdown(std::chrono::system_clock::now() + grace);
+  // Stay open while the calls in flight finish: a call whose request is
+  // still arriving reaches the gate and is refused with UNAVAILABLE, which
+  // clients retry elsewhere. gRPC's Shutdown would cancel it instead
+  // (CANCELLED, which they do not retry). Shut down once no call has been
+  // running for a quiet spell, or at the deadline.
+  gate_->StartDraining();
+  constexpr auto kQuiet = std::chrono::milliseconds(500);
+  auto idle_since = std::chrono::system_clock::now();
+  while (std::chrono::system_clock::now() < deadline) {
+    const auto now = std::chrono::system_clock::now();
+    if (gate_->concurrent_rpcs() > 0) idle_since = now;
+    if (now - idle_since >= kQuiet) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  server_->Shutdown(deadline);
   server_->Wait();
   pool_.reset();  // Joins the workers: every task has finished its RPC.
 }

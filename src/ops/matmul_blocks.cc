@@ -3,6 +3,7 @@
 // (about L2's size), then every tile of rows multiplies them span by span.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "formats/element_io.h"
 #include "ops/matmul_steps.h"
@@ -26,6 +27,8 @@ struct Scratch {
   std::vector<int32_t> d;
   std::vector<float> y_float;
   std::vector<double> y;
+  std::vector<double> bias;  // The block's columns; empty without a bias.
+  std::vector<float> row;    // One output row of the block, in float32.
 };
 
 struct Block {
@@ -89,6 +92,15 @@ void GatherOutlierRows(const WeightOperand& w, const Block& block,
   }
 }
 
+void GatherBias(const MatMulJob& job, const Block& block, Scratch* s) {
+  s->bias.clear();
+  const std::optional<TensorView>& bias = job.inputs.bias;
+  if (!bias) return;
+  for (int64_t j = 0; j < block.columns; ++j) {
+    s->bias.push_back(LoadFloatElement(bias->dtype, bias->data.data(), block.n0 + j));
+  }
+}
+
 void MultiplyIntegerTile(const WeightOperand& w, const ActivationOperand& act, const Block& block,
                          int64_t m, int64_t rows, int64_t m_total, const GemmKernels& kernels,
                          Scratch* s) {
@@ -147,7 +159,6 @@ void FinishTile(const MatMulJob& job, const ActivationOperand& act, const Block&
                 std::span<std::byte> output) {
   const int64_t width = block.panels * kPanelColumns;
   const DType out = job.options.output_dtype;
-  const std::optional<TensorView>& bias = job.inputs.bias;
   for (int64_t r = 0; r < rows; ++r) {
     double* y = s->y.data() + r * width;
     for (size_t o = 0; o < outliers.size(); ++o) {
@@ -155,10 +166,19 @@ void FinishTile(const MatMulJob& job, const ActivationOperand& act, const Block&
       const double* b = s->outlier_rows.data() + o * block.columns;
       for (int64_t j = 0; j < block.columns; ++j) y[j] += a * b[j];
     }
-    for (int64_t j = 0; j < block.columns; ++j) {
-      const int64_t n = block.n0 + j;
-      const double with_bias = bias ? y[j] + LoadFloatElement(bias->dtype, bias->data.data(), n) : y[j];
-      StoreFloatElement(out, output.data(), (m + r) * job.n + n, static_cast<float>(with_bias));
+    if (!s->bias.empty()) {
+      for (int64_t j = 0; j < block.columns; ++j) y[j] += s->bias[j];
+    }
+    const int64_t first = (m + r) * job.n + block.n0;
+    if (out == DType::kFloat32) {
+      // The common output in a loop the compiler vectorizes.
+      float* dst = s->row.data();
+      for (int64_t j = 0; j < block.columns; ++j) dst[j] = static_cast<float>(y[j]);
+      std::memcpy(output.data() + 4 * first, dst, 4 * block.columns);
+    } else {
+      for (int64_t j = 0; j < block.columns; ++j) {
+        StoreFloatElement(out, output.data(), first + j, static_cast<float>(y[j]));
+      }
     }
   }
 }
@@ -192,9 +212,11 @@ absl::Status MultiplyBlocks(const MatMulJob& job, const WeightOperand& weights,
       PackIntegerWeights(weights, block, kernels, &s);
     }
     if (separate_outliers) GatherOutlierRows(weights, block, outliers, &s);
+    GatherBias(job, block, &s);
     const int64_t width = block.panels * kPanelColumns;
     s.d.resize(kTileRows * width);
     s.y_float.resize(kTileRows * width);
+    s.row.resize(width);
     for (int64_t m = block.m0; m < block.m0 + block.rows; m += kTileRows) {
       const int64_t rows = std::min(kTileRows, block.m0 + block.rows - m);
       s.y.assign(kTileRows * width, 0.0);

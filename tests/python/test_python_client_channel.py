@@ -119,19 +119,38 @@ class ChannelTest(unittest.TestCase):
     def test_messages_above_the_limit_are_refused_before_sending(self):
         with QuantdProcess() as server, Client(server.target, timeout=20, max_message_bytes=64 << 10) as client:
             big = x(32 << 10)  # 128 KiB of float32.
-            calls = [lambda: client.quantize(big), lambda: client.analyze(big),
-                     lambda: client.calibrate([x(), big]),
-                     lambda: client.dequantize(np.zeros(200_000, np.int8), client.quantize(x()).params)]
+            calls = [lambda: client.analyze(big), lambda: client.calibrate([x(), big])]
             for call in calls:
                 with self.assertRaises(QuantdError) as raised:
                     call()
                 self.assertEqual(raised.exception.code, grpc.StatusCode.RESOURCE_EXHAUSTED)
                 self.assertIn("above max_message_bytes (65536)", raised.exception.details)
-                self.assertIn("streaming", raised.exception.details)
-            self.assertEqual(handled(server), 1)  # The one small quantize for params.
+                self.assertIn("only quantize and dequantize stream", raised.exception.details)
             self.assertEqual(metric_sum(server, "grpc_server_started_total", grpc_method="Analyze"), 0)
             self.assertEqual(metric_sum(server, "quantd_calibrations_total"), 0)
             self.assertEqual(client.quantize(x(8 << 10)).codes.size, 8 << 10)  # 32 KiB fits.
+
+    def test_tensors_above_the_limit_stream_with_the_same_results(self):
+        with QuantdProcess() as server, Client(server.target, timeout=60) as roomy, \
+                Client(server.target, timeout=60, max_message_bytes=8 << 20) as tight:
+            big = x(6 << 20)  # 24 MiB of float32: six 4 MiB chunks.
+            for keywords in (dict(dtype="int8", granularity="per_channel", axis=0),
+                             dict(dtype="int4", granularity="per_group", axis=1, group_size=64)):
+                streamed, whole = tight.quantize(big.reshape(1536, -1), **keywords), \
+                    roomy.quantize(big.reshape(1536, -1), **keywords)
+                self.assertEqual(streamed.packed, whole.packed)
+                self.assertEqual(streamed.shape, whole.shape)
+                np.testing.assert_array_equal(streamed.params.scales, whole.params.scales)
+                self.assertEqual(streamed.error.sqnr_db, whole.error.sqnr_db)
+                # The float32 answer (4 bytes per code) is far above the limit too.
+                np.testing.assert_array_equal(tight.dequantize(streamed), roomy.dequantize(whole))
+            self.assertEqual(metric_sum(server, "grpc_server_handled_total", grpc_method="QuantizeStream",
+                                        grpc_code="OK"), 2)
+            self.assertEqual(metric_sum(server, "grpc_server_handled_total", grpc_method="DequantizeStream",
+                                        grpc_code="OK"), 2)
+            with self.assertRaises(QuantdError) as raised:
+                tight.quantize(big, return_dequantized=True)
+            self.assertIn("return_dequantized needs the tensor in one message", raised.exception.details)
 
     def test_an_unreachable_server_is_unavailable(self):
         with socket.socket() as s:

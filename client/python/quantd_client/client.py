@@ -4,7 +4,7 @@ arrays and torch tensors."""
 import grpc
 import numpy as np
 
-from . import enums, packing
+from . import enums, packing, streaming
 from ._stubs import health_pb2, health_pb2_grpc, pb, quantd_pb2_grpc
 from .channel import make_channel, read_token
 from .errors import QuantdError, message_too_large
@@ -26,8 +26,14 @@ class Client:
 
     target             "host:port" or any gRPC target ("dns:///quantd:50051")
     timeout            seconds per call; None waits as long as the server takes
-    max_message_bytes  largest message sent or received; larger tensors raise
-                       QuantdError(RESOURCE_EXHAUSTED) before anything is sent
+    max_message_bytes  largest message sent or received; quantize and
+                       dequantize send larger tensors through the streaming
+                       RPCs in chunks of up to 4 MiB (same results; quantize
+                       then cannot return_dequantized; keep this at 4 MiB
+                       or more, so that the server's answer chunks fit);
+                       analyze and calibrate
+                       batches above it raise QuantdError(RESOURCE_EXHAUSTED)
+                       before anything is sent
     tls, tls_ca, tls_cert, tls_key, tls_server_name
                        TLS when tls=True or any tls_* is given: tls_ca the CA
                        to trust (None: the system's), tls_cert and tls_key a
@@ -108,8 +114,13 @@ class Client:
             full_range=full_range, scale_dtype=scale_dtype, range_method=range_method,
             percentile=percentile, clip_min=clip_min, clip_max=clip_max, rounding=rounding,
             seed=seed, params=params, max_error=max_error, return_dequantized=return_dequantized)
-        response = self._unary(self._stub.Quantize, pb.QuantizeRequest(input=tensor, options=options),
-                               "QuantizeRequest")
+        request = pb.QuantizeRequest(input=tensor, options=options)
+        if request.ByteSize() > self.max_message_bytes:
+            response = streaming.quantize(self._stub, tensor, options,
+                                          max_message_bytes=self.max_message_bytes,
+                                          timeout=self.timeout, metadata=self._metadata)
+        else:
+            response = self._unary(self._stub.Quantize, request, "QuantizeRequest")
         return QuantizeResult(response, like)
 
     def dequantize(self, codes, params=None, output_dtype="float32"):
@@ -136,8 +147,15 @@ class Client:
             tensor = pb.Tensor(dtype=dtype, shape=list(array.shape), data=packing.pack(array, dtype))
         output_dtype = enums.to_number(enums.DType, output_dtype, "output_dtype")
         request = pb.DequantizeRequest(input=tensor, params=params_proto(params), output_dtype=output_dtype)
-        response = self._unary(self._stub.Dequantize, request, "DequantizeRequest")
-        return from_proto(response.output, like)
+        output_bytes = int(np.prod(tensor.shape, dtype=np.int64)) * (
+            4 if output_dtype in (0, pb.DTYPE_FLOAT32) else 2)
+        if max(request.ByteSize(), output_bytes) > self.max_message_bytes:
+            output = streaming.dequantize(self._stub, tensor, request.params, output_dtype,
+                                          max_message_bytes=self.max_message_bytes,
+                                          timeout=self.timeout, metadata=self._metadata)
+        else:
+            output = self._unary(self._stub.Dequantize, request, "DequantizeRequest").output
+        return from_proto(output, like)
 
     def analyze(self, x, candidates=None):
         """The error and bits per element of each candidate format (dicts of

@@ -26,10 +26,10 @@ class QuantdError(Exception):
 
 
 def message_too_large(what, size, limit):
-    """The error for a message above the client's max_message_bytes, raised
-    before sending: gRPC would refuse it with a less helpful message. This
-    client does not yet split tensors over the server's streaming RPCs."""
+    """The error for a message above the client's max_message_bytes that
+    has no streaming form (Analyze, Calibrate batches), raised before
+    sending: gRPC would refuse it with a less helpful message."""
     return QuantdError(grpc.StatusCode.RESOURCE_EXHAUSTED, (
         "the %s message is %d bytes, above max_message_bytes (%d): raise max_message_bytes "
-        "(up to the server's --max_message_bytes) or split the tensor; streaming larger tensors "
-        "over QuantizeStream/DequantizeStream is not in this client yet") % (what, size, limit))
+        "(up to the server's --max_message_bytes) or split the tensor; only quantize and "
+        "dequantize stream larger tensors") % (what, size, limit))
