@@ -86,6 +86,23 @@ Commands:
   dequantize  Dequantize an .npy array with its params.
                 --in=q.npy --params=q.params.json --out=x2.npy
                 --output_dtype=float32|float16|bfloat16
+  matmul      Y = A . B (+ bias) in 8 or 4 bits (QuantizedMatMul).
+                --a=a.npy               activations [M, K]: float, or codes
+                                        with --a_params (INT8, UINT8)
+                --b=b.npy               weights [K, N], or [N, K] with
+                                        --transpose_b (torch Linear.weight):
+                                        float, or codes with --b_params (INT8,
+                                        UINT8, and INT4, UINT4, NF4 unpacked
+                                        as quantize writes them)
+                --a_params=p.json --b_params=p.json
+                --transpose_b  --bias=bias.npy (float [N])
+                --outlier_threshold=F   LLM.int8(): columns of A with any
+                                        |value| >= F run in float (6 is usual)
+                --output_dtype=float32|float16|bfloat16
+                --reference_error       also compute the float product and
+                                        print the error against it
+                --out=y.npy
+              Prints the outlier columns, and the error when asked.
   help        Print this text.
 
 Enum values are the proto names without their prefix, in any case
@@ -134,7 +151,11 @@ constexpr FlagSpec kFlags[] = {
     {"max_abs_error", true}, {"min_cosine_similarity", true},
     {"method", true},       {"num_bins", true},
     {"averaging_constant", true}, {"state_out", true},
-    {"merge", true},
+    {"merge", true},        {"a", true},
+    {"b", true},            {"a_params", true},
+    {"b_params", true},     {"bias", true},
+    {"transpose_b", false}, {"outlier_threshold", true},
+    {"reference_error", false},
 };
 
 constexpr absl::string_view kGlobalFlags[] = {
@@ -526,6 +547,79 @@ Prepared PrepareDequantize(const ParsedArgs& args, std::shared_ptr<const QuantdC
   return [client, command, &out] { return RunDequantize(*client, *command, out); };
 }
 
+// --- matmul ------------------------------------------------------------
+
+struct MatMulCommand {
+  std::string a;
+  std::string b;
+  std::optional<std::string> a_params;
+  std::optional<std::string> b_params;
+  std::optional<std::string> bias;
+  std::string out;
+  v1::MatMulRequest options;  // Every field but the tensors and params.
+};
+
+// An operand: float, or codes of `params`' dtype when given.
+absl::StatusOr<v1::Tensor> ReadOperand(const std::string& path, const v1::QuantParams* params) {
+  if (params == nullptr) return ReadFloatTensor(path);
+  QUANTD_ASSIGN_OR_RETURN(NpyArray array, ReadNpy(path));
+  return TensorFromNpy(std::move(array), params->dtype(), path);
+}
+
+absl::Status RunMatMul(const QuantdClient& client, const MatMulCommand& command,
+                       std::ostream& out) {
+  v1::MatMulRequest request = command.options;
+  if (command.a_params) {
+    QUANTD_ASSIGN_OR_RETURN(*request.mutable_a_params(), ReadParams(*command.a_params));
+  }
+  if (command.b_params) {
+    QUANTD_ASSIGN_OR_RETURN(*request.mutable_b_params(), ReadParams(*command.b_params));
+  }
+  QUANTD_ASSIGN_OR_RETURN(
+      *request.mutable_a(),
+      ReadOperand(command.a, request.has_a_params() ? &request.a_params() : nullptr));
+  QUANTD_ASSIGN_OR_RETURN(
+      *request.mutable_b(),
+      ReadOperand(command.b, request.has_b_params() ? &request.b_params() : nullptr));
+  if (command.bias.has_value()) {
+    QUANTD_ASSIGN_OR_RETURN(*request.mutable_bias(), ReadFloatTensor(*command.bias));
+  }
+  QUANTD_ASSIGN_OR_RETURN(v1::MatMulResponse response, client.MatMul(request));
+  request.Clear();
+  QUANTD_RETURN_IF_ERROR(WriteTensor(command.out, std::move(*response.mutable_output()), out));
+  out << "outlier_columns  " << response.stats().outlier_columns() << "\n";
+  if (response.stats().has_error()) PrintErrorStats(response.stats().error(), out);
+  return absl::OkStatus();
+}
+
+Prepared PrepareMatMul(const ParsedArgs& args, std::shared_ptr<const QuantdClient> client,
+                       std::ostream& out) {
+  auto command = std::make_shared<MatMulCommand>();
+  for (auto [name, field] : {std::pair{"a", &command->a}, std::pair{"b", &command->b},
+                             std::pair{"out", &command->out}}) {
+    absl::StatusOr<std::string> value = args.GetRequiredString(name);
+    if (!value.ok()) return UsageError{std::string(value.status().message())};
+    *field = *std::move(value);
+  }
+  command->a_params = args.GetString("a_params");
+  command->b_params = args.GetString("b_params");
+  command->bias = args.GetString("bias");
+  v1::MatMulRequest& o = command->options;
+  absl::StatusOr<bool> transpose_b = args.GetBool("transpose_b");
+  absl::StatusOr<bool> reference_error = args.GetBool("reference_error");
+  absl::StatusOr<std::optional<float>> threshold = args.GetFloat("outlier_threshold");
+  absl::Status dtype = SetEnum<v1::DType>(args, "output_dtype",
+                                          [&](v1::DType v) { o.set_output_dtype(v); });
+  for (const absl::Status& s :
+       {transpose_b.status(), reference_error.status(), threshold.status(), dtype}) {
+    if (!s.ok()) return UsageError{std::string(s.message())};
+  }
+  o.set_transpose_b(*transpose_b);
+  o.set_compute_reference_error(*reference_error);
+  if (threshold->has_value()) o.set_outlier_threshold(**threshold);
+  return [client, command, &out] { return RunMatMul(*client, *command, out); };
+}
+
 // --- dispatch ----------------------------------------------------------
 
 struct Command {
@@ -551,6 +645,10 @@ const std::vector<Command>& Commands() {
         "merge"},
        &PrepareCalibrate, /*takes_files=*/true},
       {"dequantize", {"in", "params", "out", "output_dtype"}, &PrepareDequantize},
+      {"matmul",
+       {"a", "b", "a_params", "b_params", "bias", "transpose_b", "outlier_threshold",
+        "output_dtype", "reference_error", "out"},
+       &PrepareMatMul},
   };
   return *commands;
 }

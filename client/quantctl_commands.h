@@ -1,5 +1,6 @@
-// quantctl's subcommands (health, quantize, dequantize), apart from main so
-// that tests can run them and check what they print.
+// quantctl's subcommands (health, quantize, dequantize, analyze, calibrate,
+// matmul), apart from main so that tests can run them and check what they
+// print.
 #ifndef QUANTD_CLIENT_QUANTCTL_COMMANDS_H_
 #define QUANTD_CLIENT_QUANTCTL_COMMANDS_H_
 

@@ -102,6 +102,14 @@ absl::StatusOr<v1::AnalyzeResponse> QuantdClient::Analyze(const v1::AnalyzeReque
   return response;
 }
 
+absl::StatusOr<v1::MatMulResponse> QuantdClient::MatMul(const v1::MatMulRequest& request) const {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  v1::MatMulResponse response;
+  QUANTD_RETURN_IF_ERROR(ToAbslStatus(stub_->QuantizedMatMul(&context, request, &response)));
+  return response;
+}
+
 absl::StatusOr<v1::CalibrateResponse> QuantdClient::Calibrate(
     const v1::CalibrateOptions& options,
     const std::function<absl::StatusOr<std::optional<v1::Tensor>>()>& next_batch) const {

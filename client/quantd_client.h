@@ -66,6 +66,7 @@ class QuantdClient {
   absl::StatusOr<v1::QuantizeResponse> Quantize(const v1::QuantizeRequest& request) const;
   absl::StatusOr<v1::DequantizeResponse> Dequantize(const v1::DequantizeRequest& request) const;
   absl::StatusOr<v1::AnalyzeResponse> Analyze(const v1::AnalyzeRequest& request) const;
+  absl::StatusOr<v1::MatMulResponse> MatMul(const v1::MatMulRequest& request) const;
   // Streams options, then every batch `next_batch` yields until it yields
   // nullopt; batches are produced one at a time, so a client holds one.
   absl::StatusOr<v1::CalibrateResponse> Calibrate(

@@ -110,6 +110,27 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> r, absl::string_view isa)
                             .Name("quantd_rejected_requests_total")
                             .Help("Quantizer RPCs refused, by reason: pool_queue_full, concurrency_limit and memory_limit (RESOURCE_EXHAUSTED), unauthenticated (UNAUTHENTICATED), draining (UNAVAILABLE after SIGTERM); and max_rpc_duration, calls cut short with DEADLINE_EXCEEDED.")
                             .Register(*r)),
+      matmul_ops(BuildCounter()
+                     .Name("quantd_matmul_ops_total")
+                     .Help("Arithmetic operations of QuantizedMatMul (2·M·N·K per product), by the weights' quantized dtype.")
+                     .Register(*r)),
+      matmul_outlier_columns(
+          BuildHistogram()
+              .Name("quantd_matmul_outlier_columns")
+              .Help("Feature columns of A run in float by LLM.int8() outlier decomposition, per QuantizedMatMul with an outlier threshold.")
+              .Register(*r)),
+      matmul_sqnr_db(BuildHistogram()
+                         .Name("quantd_matmul_sqnr_db")
+                         .Help("Signal-to-quantization-noise ratio (dB) of each QuantizedMatMul output against the float product, when the reference error was asked; finite values only.")
+                         .Register(*r)),
+      matmul_mse(BuildHistogram()
+                     .Name("quantd_matmul_mse")
+                     .Help("Mean squared error of each QuantizedMatMul output against the float product, when the reference error was asked.")
+                     .Register(*r)),
+      matmul_max_abs_error(BuildHistogram()
+                               .Name("quantd_matmul_max_abs_error")
+                               .Help("Largest absolute error of each QuantizedMatMul output against the float product, when the reference error was asked.")
+                               .Register(*r)),
       calibrations(BuildCounter()
                        .Name("quantd_calibrations_total")
                        .Help("Calibrations finished, by range method.")
@@ -150,6 +171,16 @@ Metrics::OpSeries& Metrics::SeriesFor(absl::string_view op, DType dtype,
     s.sqnr_db = &sqnr_db.Add(labels, SqnrBuckets());
     s.mse = &mse.Add(labels, kMseBuckets);
     s.max_abs_error = &max_abs_error.Add(labels, kAbsBuckets);
+  } else if (op == "matmul") {
+    static const Histogram::BucketBoundaries kMseBuckets = Decades(-14, 4);
+    static const Histogram::BucketBoundaries kAbsBuckets = Decades(-8, 4);
+    static const Histogram::BucketBoundaries kColumnBuckets{0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+    const prometheus::Labels labels{{"dtype", dtype_name}};
+    s.matmul_ops = &matmul_ops.Add(labels);
+    s.outlier_columns = &matmul_outlier_columns.Add(labels, kColumnBuckets);
+    s.matmul_sqnr_db = &matmul_sqnr_db.Add(labels, SqnrBuckets());
+    s.matmul_mse = &matmul_mse.Add(labels, kMseBuckets);
+    s.matmul_max_abs_error = &matmul_max_abs_error.Add(labels, kAbsBuckets);
   }
   return s;
 }
@@ -202,6 +233,27 @@ void Metrics::RecordCalibration(RangeMethod method, const std::vector<float>& ob
     const double observed = static_cast<double>(observed_max[s]) - observed_min[s];
     if (observed > 0) fraction.Observe((static_cast<double>(clip_max[s]) - clip_min[s]) / observed);
   }
+}
+
+void Metrics::RecordMatMul(const MatMulJob& job, const MatMulResult& result, int64_t in_bytes,
+                           double kernel_seconds) {
+  // Float weights are quantized to INT8 on the fly.
+  const DType b_dtype = job.inputs.b.dtype;
+  OpSeries& s = SeriesFor("matmul", IsFloatInputDType(b_dtype) ? DType::kInt8 : b_dtype,
+                          Granularity::kUnspecified);
+  s.elements->Increment(static_cast<double>(job.m) * static_cast<double>(job.n));
+  s.bytes_in->Increment(in_bytes);
+  s.bytes_out->Increment(job.output_bytes);
+  s.kernel_seconds->Observe(kernel_seconds);
+  s.matmul_ops->Increment(2.0 * static_cast<double>(job.m) * static_cast<double>(job.n) *
+                          static_cast<double>(job.k));
+  if (job.options.outlier_threshold > 0) {
+    s.outlier_columns->Observe(static_cast<double>(result.outlier_columns));
+  }
+  if (!result.error.has_value() || result.error->count == 0) return;
+  if (std::isfinite(result.error->sqnr_db)) s.matmul_sqnr_db->Observe(result.error->sqnr_db);
+  s.matmul_mse->Observe(result.error->mse);
+  s.matmul_max_abs_error->Observe(result.error->max_abs_error);
 }
 
 void Metrics::RecordAnalyze(DType input_dtype, int64_t candidate_elements, int64_t in_bytes,

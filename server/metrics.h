@@ -19,6 +19,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "quantd/error_stats.h"
+#include "quantd/matmul.h"
 #include "quantd/quant_params.h"
 
 namespace quantd::server {
@@ -52,6 +53,11 @@ class Metrics {
   prometheus::Gauge& pool_threads;
   prometheus::Gauge& inflight_requests;
   prometheus::Family<prometheus::Counter>& rejected_requests;
+  prometheus::Family<prometheus::Counter>& matmul_ops;
+  prometheus::Family<prometheus::Histogram>& matmul_outlier_columns;
+  prometheus::Family<prometheus::Histogram>& matmul_sqnr_db;
+  prometheus::Family<prometheus::Histogram>& matmul_mse;
+  prometheus::Family<prometheus::Histogram>& matmul_max_abs_error;
   prometheus::Family<prometheus::Counter>& calibrations;
   prometheus::Family<prometheus::Histogram>& calibration_clip_fraction;
 
@@ -67,6 +73,11 @@ class Metrics {
   void RecordCalibration(RangeMethod method, const std::vector<float>& observed_min,
                          const std::vector<float>& observed_max, const std::vector<float>& clip_min,
                          const std::vector<float>& clip_max);
+  // One QuantizedMatMul: its M·N outputs and 2·M·N·K operations under the
+  // weights' quantized dtype, the outlier columns when LLM.int8() was on,
+  // and the error against the float product when it was computed.
+  void RecordMatMul(const MatMulJob& job, const MatMulResult& result, int64_t in_bytes,
+                    double kernel_seconds);
   // One Analyze: the input's elements once per candidate format.
   void RecordAnalyze(DType input_dtype, int64_t candidate_elements, int64_t in_bytes,
                      double kernel_seconds);
@@ -86,6 +97,12 @@ class Metrics {
     prometheus::Histogram* sqnr_db = nullptr;
     prometheus::Histogram* mse = nullptr;
     prometheus::Histogram* max_abs_error = nullptr;
+    // QuantizedMatMul only (the error histograms above stay null).
+    prometheus::Counter* matmul_ops = nullptr;
+    prometheus::Histogram* outlier_columns = nullptr;
+    prometheus::Histogram* matmul_sqnr_db = nullptr;
+    prometheus::Histogram* matmul_mse = nullptr;
+    prometheus::Histogram* matmul_max_abs_error = nullptr;
   };
 
   Metrics(std::shared_ptr<prometheus::Registry> registry, absl::string_view isa);

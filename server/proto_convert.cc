@@ -171,6 +171,25 @@ void CalibrationStatsToProto(const CalibrationStats& stats, v1::CalibrationStats
   proto->set_batches_seen(stats.batches_seen);
 }
 
+MatMulInputs MatMulInputsFromProto(const v1::MatMulRequest& request) {
+  MatMulInputs inputs;
+  inputs.a = TensorViewOf(request.a());
+  if (request.has_a_params()) inputs.a_params = ParamsFromProto(request.a_params());
+  inputs.b = TensorViewOf(request.b());
+  if (request.has_b_params()) inputs.b_params = ParamsFromProto(request.b_params());
+  if (request.has_bias()) inputs.bias = TensorViewOf(request.bias());
+  return inputs;
+}
+
+MatMulOptions MatMulOptionsFromProto(const v1::MatMulRequest& request) {
+  MatMulOptions options;
+  options.transpose_b = request.transpose_b();
+  options.outlier_threshold = request.outlier_threshold();
+  options.output_dtype = static_cast<DType>(request.output_dtype());
+  options.compute_reference_error = request.compute_reference_error();
+  return options;
+}
+
 void ErrorStatsToProto(const ErrorStats& stats, v1::ErrorStats* proto) {
   proto->set_count(stats.count);
   proto->set_mse(stats.mse);

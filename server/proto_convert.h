@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "quantd/calibrate.h"
 #include "quantd/error_stats.h"
+#include "quantd/matmul.h"
 #include "quantd/quant_params.h"
 #include "quantd/quantize.h"
 #include "quantd/tensor.h"
@@ -33,6 +34,11 @@ absl::StatusOr<CalibrationState> CalibrationStateFromProto(const v1::Calibration
                                                            absl::string_view field);
 void CalibrationStateToProto(const CalibrationState& state, v1::CalibrationState* proto);
 void CalibrationStatsToProto(const CalibrationStats& stats, v1::CalibrationStats* proto);
+
+// The operands of a QuantizedMatMul as views into `request`; absent
+// params and bias stay absent. Checked by PrepareMatMul, not here.
+MatMulInputs MatMulInputsFromProto(const v1::MatMulRequest& request);
+MatMulOptions MatMulOptionsFromProto(const v1::MatMulRequest& request);
 
 void ErrorStatsToProto(const ErrorStats& stats, v1::ErrorStats* proto);
 

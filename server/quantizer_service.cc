@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "quantd/analyze.h"
 #include "quantd/dequantize.h"
+#include "quantd/matmul.h"
 #include "quantd/quantize.h"
 #include "quantd/status_macros.h"
 #include "server/calibrate_reactor.h"
@@ -126,13 +127,35 @@ absl::Status QuantizerService::DoDequantize(const v1::DequantizeRequest& request
 }
 
 grpc::ServerUnaryReactor* QuantizerService::QuantizedMatMul(grpc::CallbackServerContext* context,
-                                                            const v1::MatMulRequest*,
-                                                            v1::MatMulResponse*) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                               "QuantizedMatMul is not implemented yet: the int8 GEMM kernels "
-                               "and LLM.int8() outlier decomposition are still to come"));
-  return reactor;
+                                                            const v1::MatMulRequest* request,
+                                                            v1::MatMulResponse* response) {
+  return RunOnPool(context, [this, request, response](const ExecutionContext& execution) {
+    return DoQuantizedMatMul(*request, execution, response);
+  });
+}
+
+absl::Status QuantizerService::DoQuantizedMatMul(const v1::MatMulRequest& request,
+                                                 const ExecutionContext& execution,
+                                                 v1::MatMulResponse* response) {
+  QUANTD_ASSIGN_OR_RETURN(
+      MatMulJob job, PrepareMatMul(MatMulInputsFromProto(request), MatMulOptionsFromProto(request)));
+  v1::Tensor* output = response->mutable_output();
+  output->set_dtype(static_cast<v1::DType>(job.options.output_dtype));
+  const int64_t shape[] = {job.m, job.n};
+  SetShape(shape, output);
+  std::span<std::byte> out = ResizeTensorData(output, job.output_bytes);
+
+  const auto start = std::chrono::steady_clock::now();
+  QUANTD_ASSIGN_OR_RETURN(MatMulResult result, RunMatMul(job, out, execution));
+  const double kernel_seconds = SecondsSince(start);
+
+  v1::MatMulStats* stats = response->mutable_stats();
+  stats->set_outlier_columns(result.outlier_columns);
+  if (result.error.has_value()) ErrorStatsToProto(*result.error, stats->mutable_error());
+  const int64_t in_bytes = static_cast<int64_t>(request.a().data().size() + request.b().data().size() +
+                                                request.bias().data().size());
+  metrics_->RecordMatMul(job, result, in_bytes, kernel_seconds);
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* QuantizerService::Analyze(grpc::CallbackServerContext* context,

@@ -49,6 +49,8 @@ class QuantizerService final : public v1::Quantizer::CallbackService {
                           v1::QuantizeResponse* response);
   absl::Status DoDequantize(const v1::DequantizeRequest& request,
                             const ExecutionContext& execution, v1::DequantizeResponse* response);
+  absl::Status DoQuantizedMatMul(const v1::MatMulRequest& request,
+                                 const ExecutionContext& execution, v1::MatMulResponse* response);
   absl::Status DoAnalyze(const v1::AnalyzeRequest& request, const ExecutionContext& execution,
                          v1::AnalyzeResponse* response);
 

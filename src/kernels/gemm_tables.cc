@@ -22,25 +22,29 @@ GemmKernels Completed(GemmKernels table) {
 // Each getter answers null on a CPU that cannot run its table.
 const GemmKernels* GemmKernelsAvx2() {
   if (DetectedIsa() < Isa::kAvx2) return nullptr;
-  static const GemmKernels table = Completed({.name = "avx2"});
+  static const GemmKernels table =
+      Completed({.name = "avx2", .dot_s8 = &DotS8Avx2, .dot_u4 = &DotU4Avx2});
   return &table;
 }
 
 const GemmKernels* GemmKernelsAvxVnni() {
   if (DetectedIsa() < Isa::kAvx2 || !HasAvxVnni()) return nullptr;
-  static const GemmKernels table = Completed({.name = "avx_vnni"});
+  static const GemmKernels table =
+      Completed({.name = "avx_vnni", .dot_s8 = &DotS8AvxVnni, .dot_u4 = &DotU4AvxVnni});
   return &table;
 }
 
 const GemmKernels* GemmKernelsAvx512() {
   if (DetectedIsa() < Isa::kAvx512) return nullptr;
-  static const GemmKernels table = Completed({.name = "avx512"});
+  static const GemmKernels table =
+      Completed({.name = "avx512", .dot_s8 = &DotS8Avx512, .dot_u4 = &DotU4Avx512});
   return &table;
 }
 
 const GemmKernels* GemmKernelsAvx512Vnni() {
   if (DetectedIsa() < Isa::kAvx512Vnni) return nullptr;
-  static const GemmKernels table = Completed({.name = "avx512_vnni"});
+  static const GemmKernels table =
+      Completed({.name = "avx512_vnni", .dot_s8 = &DotS8Avx512Vnni, .dot_u4 = &DotU4Avx512Vnni});
   return &table;
 }
 

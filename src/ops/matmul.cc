@@ -171,8 +171,15 @@ absl::StatusOr<MatMulJob> PrepareMatMul(const MatMulInputs& inputs, const MatMul
   MatMulJob job;
   job.inputs = inputs;
   job.options = options;
-  QUANTD_RETURN_IF_ERROR(CheckActivations(inputs));
-  QUANTD_ASSIGN_OR_RETURN(job.b_layout, CheckWeights(inputs, options.transpose_b));
+  // An unspecified granularity is PER_TENSOR (API.md's default), here as in
+  // every other RPC; the checks and the kernels read the resolved value.
+  for (std::optional<QuantParams>* params : {&job.inputs.a_params, &job.inputs.b_params}) {
+    if (*params && (*params)->granularity == Granularity::kUnspecified) {
+      (*params)->granularity = Granularity::kPerTensor;
+    }
+  }
+  QUANTD_RETURN_IF_ERROR(CheckActivations(job.inputs));
+  QUANTD_ASSIGN_OR_RETURN(job.b_layout, CheckWeights(job.inputs, options.transpose_b));
   job.m = inputs.a.shape[0];
   job.k = inputs.a.shape[1];
   const int k_axis = options.transpose_b ? 1 : 0;

@@ -453,6 +453,40 @@ class QuantctlTest(unittest.TestCase):
                 self.assertIn(path, result.stderr)
                 self.assertIn(message, result.stderr)
 
+    def test_matmul_of_int4_weights_and_float_activations(self):
+        # Weights [N, K] quantized to INT4 in groups of 64 along K; A as the
+        # server quantizes it (INT8 per row, absmax). The integer product,
+        # scaled in float64, is numpy's float64 product of the dequantized
+        # operands up to the final float32 rounding.
+        a = self.rng.standard_normal((5, 128)).astype(F32)
+        w = (self.rng.standard_normal((12, 128)) * 0.1).astype(F32)
+        q, params, _, _ = self.quantize_file(w, "--dtype", "int4", "--granularity", "per_group",
+                                             "--axis", "-1", "--group_size", "64")
+        a_path, bias_path, y_path = self.path("a.npy"), self.path("bias.npy"), self.path("y.npy")
+        np.save(a_path, a)
+        bias = np.arange(12, dtype=F32) / 4
+        np.save(bias_path, bias)
+        result = self.quantctl("matmul", "--a", a_path, "--b", self.path("q.npy"), "--b_params",
+                               self.path("q.params.json"), "--transpose_b", "--bias", bias_path,
+                               "--reference_error", "--out", y_path)
+        y = np.load(y_path)
+        self.assertEqual((y.dtype, y.shape), (np.float32, (5, 12)))
+        a_scales = symmetric_scales(a, 0, 127)
+        a_q, _ = quantize(a, a_scales, [0] * 5, -127, 127, axis=0)
+        w_scales = np.repeat(np.array(params["scales"], np.float64).reshape(12, 2), 64, axis=1)
+        want = (a_q * a_scales[:, None].astype(np.float64)) @ (q * w_scales).T + bias
+        np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-6 * np.abs(want).max())
+        stats = parse_stats(result.stdout)
+        self.assertEqual(stats["outlier_columns"], 0)
+        self.assertEqual(stats["count"], y.size)
+        self.assertGreater(stats["sqnr_db"], 15)  # INT4 weights: about 20 dB.
+        # Mismatched K: the server's INVALID_ARGUMENT, exit 1.
+        np.save(a_path, a[:, :100])
+        result = self.quantctl("matmul", "--a", a_path, "--b", self.path("q.npy"), "--b_params",
+                               self.path("q.params.json"), "--transpose_b", "--out", y_path, expect=1)
+        self.assertIn("INVALID_ARGUMENT", result.stderr)
+        self.quantctl("matmul", "--a", a_path, "--out", y_path, expect=2)  # No --b.
+
     def test_usage_errors_exit_2(self):
         result = self.quantctl("quantize", "--in", "x.npy", "--out", "q.npy", "--dtype", "int3",
                                expect=2)

@@ -52,6 +52,13 @@ class ProcessTest(unittest.TestCase):
             stub = server.stub()
             x, request = quantize_request(1000, 1)
             stub.Quantize(request)
+            # A matmul with every optional metric: outliers and the reference error.
+            a = np.random.default_rng(2).standard_normal((4, 25)).astype(np.float32)
+            a[:, 3] = 9.0
+            matmul = pb.MatMulRequest(a=pb.Tensor(dtype=pb.DTYPE_FLOAT32, shape=[4, 25], data=a.tobytes()),
+                                      b=pb.Tensor(dtype=pb.DTYPE_FLOAT32, shape=[4, 25], data=a.tobytes()),
+                                      transpose_b=True, outlier_threshold=6.0, compute_reference_error=True)
+            stub.QuantizedMatMul(matmul)
             with self.assertRaises(grpc.RpcError):
                 request.input.shape[0] = 999
                 stub.Quantize(request)
@@ -61,6 +68,8 @@ class ProcessTest(unittest.TestCase):
             text = page.decode()
             self.assertIn('quantd_elements_total{dtype="INT8",op="quantize"} 1000', text)
             self.assertIn('grpc_server_handled_total{grpc_code="InvalidArgument",grpc_method="Quantize"', text)
+            self.assertIn('quantd_matmul_ops_total{dtype="INT8"} 800', text)
+            self.assertIn('quantd_matmul_outlier_columns_sum{dtype="INT8"} 1', text)
             self.assertEqual(server.terminate(), 0)
 
     def test_isa_flag_caps_the_kernels(self):

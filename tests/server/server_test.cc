@@ -1,6 +1,6 @@
 // quantd over real gRPC on loopback: results, every bad input's status (and
-// that the server keeps serving after it), health, the unimplemented RPCs,
-// message limits, metrics and draining.
+// that the server keeps serving after it), health, message limits, metrics
+// and draining. QuantizedMatMul has its own file, matmul_test.cc.
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -493,17 +493,6 @@ TEST_F(ServerTest, AnAbandonedCalibrationEndsAtOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ADD_FAILURE() << "quantd_inflight_requests did not return to 0";
-}
-
-TEST_F(ServerTest, UnbuiltRpcsSayWhatIsMissing) {
-  {
-    grpc::ClientContext context;
-    v1::MatMulResponse response;
-    const grpc::Status s = stub().QuantizedMatMul(&context, v1::MatMulRequest(), &response);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-    EXPECT_THAT(s.error_message(), HasSubstr("QuantizedMatMul is not implemented yet"));
-  }
-  ExpectStillServing();
 }
 
 TEST_F(ServerTest, HealthIsServingForLivenessAndReadiness) {

@@ -4,16 +4,17 @@ arrays and torch tensors."""
 import grpc
 import numpy as np
 
-from . import enums, packing, streaming
+from . import enums, streaming
 from ._stubs import health_pb2, health_pb2_grpc, pb, quantd_pb2_grpc
 from .channel import make_channel, read_token
 from .errors import QuantdError, message_too_large
+from .operands import codes_proto, operand_proto
 from .options import calibrate_options, candidate_options, options_keywords, quantize_options
 from .params import params_proto
-from .results import AnalyzeRow, CalibrateResult, QuantizeResult
+from .results import AnalyzeRow, CalibrateResult, MatMulResult, MatMulStats, QuantizeResult
 from .stats import ErrorStats
 from .stream_call import StreamCall
-from .tensors import NUMPY, Like, codes_to_numpy, from_proto, is_torch_tensor, to_proto
+from .tensors import NUMPY, from_proto, to_proto
 
 READINESS = "quantd.v1.Quantizer"
 LIVENESS = ""
@@ -139,12 +140,7 @@ class Client:
         elif isinstance(codes, pb.Tensor):
             tensor = codes
         else:
-            dtype = params_proto(params).dtype
-            if is_torch_tensor(codes):
-                like = Like(True, codes.device)
-                codes = codes_to_numpy(codes)
-            array = np.asarray(codes)
-            tensor = pb.Tensor(dtype=dtype, shape=list(array.shape), data=packing.pack(array, dtype))
+            tensor, like = codes_proto(codes, params)
         output_dtype = enums.to_number(enums.DType, output_dtype, "output_dtype")
         request = pb.DequantizeRequest(input=tensor, params=params_proto(params), output_dtype=output_dtype)
         output_bytes = int(np.prod(tensor.shape, dtype=np.int64)) * (
@@ -156,6 +152,43 @@ class Client:
         else:
             output = self._unary(self._stub.Dequantize, request, "DequantizeRequest").output
         return from_proto(output, like)
+
+    def matmul(self, a, b, *, b_params=None, a_params=None, transpose_b=False, bias=None,
+               outlier_threshold=0.0, output_dtype=None, compute_reference_error=False):
+        """Y = a @ b (+ bias) with the operands in 8 or 4 bits (QuantizedMatMul).
+
+        a  activations [M, K]: a float array or tensor (quantized per row to
+           INT8 by the server), or INT8/UINT8 codes with a_params.
+        b  weights [K, N], or [N, K] with transpose_b (torch.nn.Linear.weight):
+           a float array or tensor (quantized per output channel to INT8), or
+           codes with b_params (INT8, UINT8, INT4, UINT4 per tensor, per
+           output channel or per group along K; NF4), or a QuantizeResult.
+        Codes are unpacked as QuantizeResult.codes holds them; params are
+        QuantParams (or anything dequantize takes). bias: float [N].
+        outlier_threshold: LLM.int8(), columns of a with any |value| >= it
+        run in float (6.0 is usual; 0 = off). output_dtype "float32" (None),
+        "float16" or "bfloat16". compute_reference_error also computes the
+        float product and reports the error against it.
+        Returns MatMulResult(output, stats): output is torch when a or b is a
+        torch tensor (on its device), else numpy (bfloat16 always torch);
+        stats.outlier_columns, and stats.error (ErrorStats) when asked, else None.
+        """
+        a_tensor, a_params, a_like = operand_proto(a, a_params, "a")
+        b_tensor, b_params, b_like = operand_proto(b, b_params, "b")
+        request = pb.MatMulRequest(
+            a=a_tensor, b=b_tensor, transpose_b=transpose_b, outlier_threshold=outlier_threshold,
+            output_dtype=enums.to_number(enums.DType, output_dtype, "output_dtype"),
+            compute_reference_error=compute_reference_error)
+        if a_params is not None:
+            request.a_params.CopyFrom(a_params)
+        if b_params is not None:
+            request.b_params.CopyFrom(b_params)
+        if bias is not None:
+            request.bias.CopyFrom(to_proto(bias, "bias")[0])
+        response = self._unary(self._stub.QuantizedMatMul, request, "MatMulRequest")
+        like = a_like if a_like.torch or not b_like.torch else b_like
+        return MatMulResult(output=from_proto(response.output, like),
+                            stats=MatMulStats.from_proto(response.stats))
 
     def analyze(self, x, candidates=None):
         """The error and bits per element of each candidate format (dicts of

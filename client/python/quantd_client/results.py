@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple, Optional
 
 from . import enums, packing
 from .params import QuantParams
@@ -80,3 +81,23 @@ class AnalyzeRow:
     bits_per_element: float
     error: ErrorStats
     pareto: bool
+
+
+@dataclass(frozen=True)
+class MatMulStats:
+    """How many feature columns of a ran in float (LLM.int8()), and the
+    error against the float product when compute_reference_error was asked
+    (else None)."""
+    outlier_columns: int
+    error: Optional[ErrorStats]
+
+    @classmethod
+    def from_proto(cls, message):
+        error = ErrorStats.from_proto(message.error) if message.HasField("error") else None
+        return cls(outlier_columns=message.outlier_columns, error=error)
+
+
+class MatMulResult(NamedTuple):
+    """One QuantizedMatMul answer: `y, stats = client.matmul(a, b)`."""
+    output: object
+    stats: MatMulStats
