@@ -30,6 +30,24 @@ inline void SizesAndThreads(benchmark::internal::Benchmark* b) {
   b->UseRealTime()->Unit(benchmark::kMillisecond);
 }
 
+// The matmul benchmarks' shapes (M, K, N): a decode step, a small batch,
+// a prefill-sized batch against 4096 x 4096 weights, and two squares.
+inline constexpr int64_t kMatMulShapes[][3] = {
+    {1, 4096, 4096}, {16, 4096, 4096}, {128, 4096, 4096}, {1024, 1024, 1024}, {2048, 2048, 2048}};
+
+// 1 and all threads, once each (once on a machine of one).
+inline std::vector<int> ThreadCounts() {
+  return AllThreads() > 1 ? std::vector<int>{1, AllThreads()} : std::vector<int>{1};
+}
+
+// Arguments M, K, N, threads for every shape and each of `threads`.
+inline void MatMulArgs(benchmark::internal::Benchmark* b, const std::vector<int>& threads) {
+  for (const auto& s : kMatMulShapes) {
+    for (int t : threads) b->Args({s[0], s[1], s[2], t});
+  }
+  b->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
 // Normal floats, made once per size and shared by every benchmark (making
 // 64M of them costs more than the benchmarks).
 inline const std::vector<float>& NormalFloats(int64_t n) {

@@ -17,6 +17,11 @@ void Stream4ToHalf(const float* x, uint8_t* out, int64_t n);
 // Reads n / 2 bytes, writes n floats (n even): 4-bit dequantize's traffic.
 void StreamHalfTo4(const uint8_t* q, float* out, int64_t n);
 
+// Reads `bytes` bytes and writes nothing (a sum that the caller keeps): the
+// traffic of a kernel bound by reading its operand, as a matmul of one row
+// is by its weights. Returns the sum.
+uint64_t StreamRead(const uint8_t* p, int64_t bytes);
+
 }  // namespace quantd::bench
 
 #endif  // QUANTD_BENCH_STREAM_KERNELS_H_
