@@ -7,13 +7,14 @@ import glob
 import json
 import os
 import struct
+import subprocess
 import tempfile
 import unittest
 
 import numpy as np
 
-from checkpoint_util import (Safetensors, Server, raw_file, run_quantctl, safetensors_bytes,
-                             write_safetensors)
+from checkpoint_util import (QUANTCTL, Safetensors, Server, raw_file, run_quantctl,
+                             safetensors_bytes, write_safetensors)
 from test_quantctl import quantize as np_quantize, symmetric_scales
 
 F32 = np.float32
@@ -180,6 +181,21 @@ class CheckpointTest(unittest.TestCase):
         self.assertEqual(q.shape("odd"), [18])
         self.assertEqual(q.params("odd")["shape"], [5, 7])
         self.assertEqual(q.shape("odd.scales"), [5, 1])
+
+    def test_progress_bar_is_redrawn_in_place(self):
+        src, out = self.path("in.safetensors"), self.path("q.safetensors")
+        write_safetensors(src, {f"w{i}": np.ones((8, 8), dtype=F32) for i in range(3)})
+        # Bytes: text mode would turn each \r into a newline.
+        result = subprocess.run([QUANTCTL, f"--target={self.server.target}", "quantize-checkpoint",
+                                 "--in", src, "--out", out, "--progress=bar"],
+                                capture_output=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        stderr = result.stderr.decode()
+        self.assertTrue(stderr.startswith("\r["), stderr)
+        self.assertTrue(stderr.endswith("\n"))
+        self.assertNotIn("\n", stderr[:-1])
+        last = stderr.rstrip("\n").split("\r")[-1]
+        self.assertRegex(last, r"^\[#+\] 100%  3/3 tensors  768 B/768 B  .*/s  ETA 0s")
 
     def test_asymmetric_nf4_fp8_round_trip(self):
         x = (self.rng.standard_normal((32, 256)) + 0.5).astype(F32)

@@ -60,8 +60,9 @@ class ScaleOutTest(unittest.TestCase):
                 self.assertEqual(sum(u for u, _ in calls), quantized - 2, calls)
                 self.assertEqual(sum(s for _, s in calls), 2, calls)
 
+                # One replica, named through gRPC's DNS resolver.
                 single = os.path.join(self.dir, f"single_{dtype}.safetensors")
-                self.run_checkpoint(self.servers[1].target, single, *flags)
+                self.run_checkpoint(f"dns:///localhost:{self.servers[1].port}", single, *flags)
                 with open(spread, "rb") as a, open(single, "rb") as b:
                     self.assertTrue(a.read() == b.read(), "the outputs differ")
                 self.assertEqual(len(Safetensors(single).names()), len(tensors) + quantized)
