@@ -47,6 +47,7 @@ using Json = nlohmann::json;
 
 constexpr int64_t kDefaultStreamThreshold = int64_t{64} << 20;
 constexpr int kDefaultConcurrency = 4;
+constexpr absl::Duration kDefaultTensorTimeout = absl::Minutes(10);
 constexpr int kDefaultGroupSize = 128;
 // Room for the rest of a unary message besides the tensor's bytes.
 constexpr int64_t kMessageSlack = int64_t{1} << 20;
@@ -157,6 +158,12 @@ absl::StatusOr<std::vector<std::string>> Globs(const ParsedArgs& args, absl::str
   return patterns;
 }
 
+// Stream chunks fit --max_message_bytes too.
+int64_t ChunkBytes(const QuantdClient& client) {
+  return std::clamp<int64_t>(client.options().max_message_bytes / 2, 1,
+                             QuantdClient::kStreamChunkBytes);
+}
+
 // The flags both commands share.
 struct CommonConfig {
   std::string in;
@@ -210,6 +217,9 @@ absl::StatusOr<std::shared_ptr<const QuantdClient>> BalancedClient(
   options.auth_token_file.clear();  // Already read into auth_token.
   QUANTD_ASSIGN_OR_RETURN(options.target, BalancedTarget(options.target));
   if (!args.Has("lb_policy")) options.load_balancing_policy = "round_robin";
+  // --timeout is per tensor; a streamed tensor of several GiB takes longer
+  // than the other commands' default.
+  if (!args.Has("timeout")) options.timeout = kDefaultTensorTimeout;
   QUANTD_ASSIGN_OR_RETURN(std::unique_ptr<QuantdClient> balanced, QuantdClient::Create(options));
   return std::shared_ptr<const QuantdClient>(std::move(balanced));
 }
@@ -566,7 +576,8 @@ absl::Status QuantizeOne(const QuantdClient& client, const SafetensorsFile& inpu
           progress.AddBytes(sent);
           counted += sent;
           return absl::OkStatus();
-        });
+        },
+        ChunkBytes(client));
     if (!result.ok()) return Named(tensor.name, result.status());
     if (written != out.size()) {
       return Named(tensor.name, absl::InternalError(absl::StrCat(
@@ -651,6 +662,7 @@ std::vector<size_t> LargestFirst(const std::vector<Item>& items) {
 int64_t UnaryLimit(const CommonConfig& config, const QuantdClient& client) {
   return std::min(config.stream_threshold, client.options().max_message_bytes - kMessageSlack);
 }
+
 
 absl::Status RunQuantizeCheckpoint(const QuantdClient& client, const QuantizeConfig& config,
                                    std::ostream& out) {
@@ -899,7 +911,8 @@ absl::Status DequantizeOne(const QuantdClient& client, const SafetensorsFile& in
           progress.AddBytes(sent);
           counted += sent;
           return absl::OkStatus();
-        });
+        },
+        ChunkBytes(client));
     if (!result.ok()) return Named(tensor.name, result.status());
     if (written != out.size()) {
       return Named(tensor.name, absl::InternalError(absl::StrCat(

@@ -110,7 +110,8 @@ Commands:
               Prints a table: per tensor its shape, dtype, SQNR, max error,
               bytes in and out; then the totals. --target may list several
               addresses (10.0.0.1:50051,10.0.0.2:50051) or be a DNS name
-              (dns:///quantd-headless:50051).
+              (dns:///quantd-headless:50051); --timeout is per tensor
+              (default 10m).
   dequantize-checkpoint
               The inverse: every tensor that quantize-checkpoint quantized,
               back to its source float type (float64 sources: float32).

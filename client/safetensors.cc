@@ -306,8 +306,8 @@ absl::StatusOr<std::unique_ptr<OutputFile>> OutputFile::Create(const std::string
   file->temp_path_ = absl::StrCat(path, ".partial-", ::getpid());
   file->fd_ = ::open(file->temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (file->fd_ < 0) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(file->temp_path_, ": cannot create: ", Errno()));
+    const std::string message = absl::StrCat(file->temp_path_, ": cannot create: ", Errno());
+    return errno == ENOENT ? absl::NotFoundError(message) : absl::PermissionDeniedError(message);
   }
   if (::ftruncate(file->fd_, static_cast<off_t>(size)) != 0) {
     return absl::ResourceExhaustedError(

@@ -29,10 +29,11 @@ def safetensors_bytes(tensors, metadata=None):
     if metadata is not None:
         header["__metadata__"] = metadata
     for name, array in tensors.items():
+        # ("BF16", uint16 bits) for the types numpy lacks.
+        dtype, array = array if isinstance(array, tuple) else (SAFETENSORS_OF[array.dtype], array)
         data = np.ascontiguousarray(array).tobytes()
-        header[name] = {"dtype": SAFETENSORS_OF[array.dtype.newbyteorder("<")
-                                                if array.dtype.byteorder == ">" else array.dtype],
-                        "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
+        header[name] = {"dtype": dtype, "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
     text = json.dumps(header).encode()

@@ -15,7 +15,7 @@ import numpy as np
 
 from checkpoint_util import (QUANTCTL, Safetensors, Server, raw_file, run_quantctl,
                              safetensors_bytes, write_safetensors)
-from test_quantctl import quantize as np_quantize, symmetric_scales
+from test_quantctl import bfloat16_bits, quantize as np_quantize, symmetric_scales
 
 F32 = np.float32
 
@@ -181,6 +181,36 @@ class CheckpointTest(unittest.TestCase):
         self.assertEqual(q.shape("odd"), [18])
         self.assertEqual(q.params("odd")["shape"], [5, 7])
         self.assertEqual(q.shape("odd.scales"), [5, 1])
+
+    def test_tensors_above_the_message_limit_stream(self):
+        x = self.rng.standard_normal((1024, 512)).astype(F32)  # 2 MiB
+        src, out = self.path("in.safetensors"), self.path("q.safetensors")
+        write_safetensors(src, {"w": x, "v": x[:8]})
+        before = self.server.handled("QuantizeStream")
+        result = self.quantctl("--max_message_bytes=3000000", "quantize-checkpoint", "--in", src,
+                               "--out", out, "--progress=none")
+        self.assertIn("2 quantized (1 streamed)", result.stdout)
+        self.assertEqual(self.server.handled("QuantizeStream") - before, 1)
+        scales = symmetric_scales(x, 0, 127)
+        codes, _ = np_quantize(x, scales, np.zeros_like(scales, dtype=np.int32), -127, 127, axis=0)
+        np.testing.assert_array_equal(Safetensors(out).array("w"), codes.astype(np.int8))
+
+    def test_bfloat16_source(self):
+        bits = bfloat16_bits(self.rng.standard_normal((32, 64)).astype(F32))
+        x = (bits.astype(np.uint32) << 16).view(F32)  # The values the file holds.
+        src, out, back = (self.path(n) for n in ("in.safetensors", "q.safetensors", "x2.safetensors"))
+        write_safetensors(src, {"w": ("BF16", bits)})
+        self.quantctl("quantize-checkpoint", "--in", src, "--out", out, "--progress=none")
+        q = Safetensors(out)
+        scales = symmetric_scales(x, 0, 127)
+        codes, _ = np_quantize(x, scales, np.zeros_like(scales, dtype=np.int32), -127, 127, axis=0)
+        np.testing.assert_array_equal(q.array("w"), codes.astype(np.int8))
+        self.assertEqual(q.params("w")["source_dtype"], "BF16")
+        self.quantctl("dequantize-checkpoint", "--in", out, "--out", back, "--progress=none")
+        d = Safetensors(back)
+        self.assertEqual(d.dtype("w"), "BF16")
+        expected = (codes.astype(F32) * scales[:, None]).astype(F32)
+        np.testing.assert_array_equal(d.array("w"), bfloat16_bits(expected))
 
     def test_progress_bar_is_redrawn_in_place(self):
         src, out = self.path("in.safetensors"), self.path("q.safetensors")
