@@ -22,12 +22,13 @@ FROM ${BASE} AS build
 
 ARG DEBIAN_FRONTEND=noninteractive
 # grpc-proto: proto/CMakeLists.txt generates the health stubs from Debian's
-# /usr/share/grpc-proto.
+# /usr/share/grpc-proto. nlohmann-json3-dev (header-only): quantctl reads
+# .safetensors headers with it.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       g++ cmake make \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
-      libabsl-dev prometheus-cpp-dev libboost-dev \
+      libabsl-dev prometheus-cpp-dev libboost-dev nlohmann-json3-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src

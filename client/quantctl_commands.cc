@@ -24,6 +24,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "client/checkpoint_command.h"
 #include "client/npy.h"
 #include "client/proto_text.h"
 #include "client/quantd_client.h"
@@ -83,6 +84,40 @@ Commands:
                 --in=x.npy
               Prints one row per format: bits per element, SQNR, MSE, max
               error, and '*' on the bits-versus-SQNR Pareto front.
+  quantize-checkpoint
+              Quantize the tensors of a .safetensors checkpoint into another
+              .safetensors file (codes, <name>.scales, <name>.zero_points and
+              each tensor's params in __metadata__), several tensors at once,
+              spread over the --target's replicas with round_robin.
+                --in=model.safetensors --out=model.int8.safetensors
+                --dtype=int8            int8 (default; per_channel, axis 0),
+                                        uint8, int4, uint4, nf4, fp4 (per_group
+                                        of 128 along the last axis), fp8 or
+                                        fp8_e5m2 (per_tensor)
+                --granularity --axis --group_size --scheme --full_range
+                --scale_dtype --range_method    override those defaults
+                --include='*.weight,*proj*'  --exclude='*norm*,lm_head.*'
+                                        globs on tensor names (default: all);
+                                        others are copied unchanged
+                --quantize_1d           also quantize 1-D tensors (biases,
+                                        norms), which are copied by default
+                --concurrency=4         tensors in flight at once
+                --stream_threshold=67108864
+                                        tensors of more bytes go through
+                                        QuantizeStream in 4 MiB chunks
+                --progress=auto|bar|lines|none  on stderr (auto: a bar on a
+                                        terminal, a line per tensor otherwise)
+              Prints a table: per tensor its shape, dtype, SQNR, max error,
+              bytes in and out; then the totals. --target may list several
+              addresses (10.0.0.1:50051,10.0.0.2:50051) or be a DNS name
+              (dns:///quantd-headless:50051); --timeout is per tensor
+              (default 10m).
+  dequantize-checkpoint
+              The inverse: every tensor that quantize-checkpoint quantized,
+              back to its source float type (float64 sources: float32).
+                --in=q.safetensors --out=x2.safetensors
+                --output_dtype=float32|float16|bfloat16
+                --concurrency --stream_threshold --progress   as above
   dequantize  Dequantize an .npy array with its params.
                 --in=q.npy --params=q.params.json --out=x2.npy
                 --output_dtype=float32|float16|bfloat16
@@ -156,6 +191,9 @@ constexpr FlagSpec kFlags[] = {
     {"b_params", true},     {"bias", true},
     {"transpose_b", false}, {"outlier_threshold", true},
     {"reference_error", false},
+    {"include", true},      {"exclude", true},
+    {"concurrency", true},  {"stream_threshold", true},
+    {"progress", true},     {"quantize_1d", false},
 };
 
 constexpr absl::string_view kGlobalFlags[] = {
@@ -622,6 +660,17 @@ Prepared PrepareMatMul(const ParsedArgs& args, std::shared_ptr<const QuantdClien
 
 // --- dispatch ----------------------------------------------------------
 
+// The checkpoint commands (checkpoint_command.h) report usage errors as
+// INVALID_ARGUMENT.
+template <PreparedCheckpointCommand (*prepare)(const ParsedArgs&, std::shared_ptr<const QuantdClient>,
+                                               std::ostream&)>
+Prepared FromCheckpoint(const ParsedArgs& args, std::shared_ptr<const QuantdClient> client,
+                        std::ostream& out) {
+  PreparedCheckpointCommand command = prepare(args, std::move(client), out);
+  if (!command.ok()) return UsageError{std::string(command.status().message())};
+  return *std::move(command);
+}
+
 struct Command {
   absl::string_view name;
   std::vector<absl::string_view> flags;  // Besides the global ones.
@@ -639,6 +688,14 @@ const std::vector<Command>& Commands() {
        "min_cosine_similarity"},
        &PrepareQuantize},
       {"analyze", {"in"}, &PrepareAnalyze},
+      {"quantize-checkpoint",
+       {"in", "out", "dtype", "scheme", "granularity", "axis", "group_size", "full_range",
+        "scale_dtype", "range_method", "include", "exclude", "quantize_1d", "concurrency",
+        "stream_threshold", "progress"},
+       &FromCheckpoint<&PrepareQuantizeCheckpoint>},
+      {"dequantize-checkpoint",
+       {"in", "out", "output_dtype", "concurrency", "stream_threshold", "progress"},
+       &FromCheckpoint<&PrepareDequantizeCheckpoint>},
       {"calibrate",
        {"out", "dtype", "scheme", "granularity", "axis", "group_size", "full_range",
         "scale_dtype", "percentile", "method", "num_bins", "averaging_constant", "state_out",

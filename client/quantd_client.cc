@@ -6,7 +6,10 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
+#include <algorithm>
 #include <limits>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -146,6 +149,122 @@ absl::StatusOr<v1::DequantizeResponse> QuantdClient::Dequantize(
   v1::DequantizeResponse response;
   QUANTD_RETURN_IF_ERROR(ToAbslStatus(stub_->Dequantize(&context, request, &response)));
   return response;
+}
+
+namespace {
+
+// One bidirectional tensor stream: a writer thread sends the header and the
+// input in chunks while the calling thread reads the responses, so that a
+// server that answers while it still receives (a bounded window) is never
+// blocked by a client that has not finished writing. `on_response` sees each
+// response in order.
+template <typename Request, typename Response, typename Header>
+absl::Status RunTensorStream(
+    grpc::ClientContext* context, grpc::ClientReaderWriter<Request, Response>* stream,
+    const Header& header, void (*set_header)(Request*, const Header&), absl::string_view input,
+    int64_t chunk_bytes, const std::function<absl::Status(int64_t)>& on_sent,
+    const std::function<absl::Status(Response&)>& on_response) {
+  if (chunk_bytes <= 0) chunk_bytes = QuantdClient::kStreamChunkBytes;
+  std::mutex mutex;
+  absl::Status local;  // The first failure of a callback, if any.
+  auto fail = [&](absl::Status status) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (local.ok()) local = std::move(status);
+    context->TryCancel();
+  };
+  std::thread writer([&] {
+    Request request;
+    set_header(&request, header);
+    if (!stream->Write(request)) return;
+    for (size_t at = 0; at < input.size(); at += static_cast<size_t>(chunk_bytes)) {
+      const size_t n = std::min(static_cast<size_t>(chunk_bytes), input.size() - at);
+      request.Clear();
+      request.set_data(input.data() + at, n);
+      if (!stream->Write(request)) return;  // Finish() says why.
+      if (on_sent) {
+        if (absl::Status status = on_sent(static_cast<int64_t>(n)); !status.ok()) {
+          fail(std::move(status));
+          return;
+        }
+      }
+    }
+    stream->WritesDone();
+  });
+  Response response;
+  while (stream->Read(&response)) {
+    if (absl::Status status = on_response(response); !status.ok()) {
+      fail(std::move(status));
+      break;
+    }
+  }
+  writer.join();
+  grpc::Status status = stream->Finish();
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!local.ok()) return local;
+  return ToAbslStatus(status);
+}
+
+}  // namespace
+
+absl::StatusOr<QuantdClient::QuantizeStreamResult> QuantdClient::QuantizeStream(
+    const v1::QuantizeStreamHeader& header, absl::string_view input,
+    const std::function<absl::Status(absl::string_view)>& on_output,
+    const std::function<absl::Status(int64_t)>& on_sent, int64_t chunk_bytes) const {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  auto stream = stub_->QuantizeStream(&context);
+  QuantizeStreamResult result;
+  bool have_params = false;
+  bool have_error = false;
+  QUANTD_RETURN_IF_ERROR((RunTensorStream<v1::QuantizeStreamRequest, v1::QuantizeStreamResponse>(
+      &context, stream.get(), header,
+      +[](v1::QuantizeStreamRequest* r, const v1::QuantizeStreamHeader& h) {
+        *r->mutable_header() = h;
+      },
+      input, chunk_bytes, on_sent, [&](v1::QuantizeStreamResponse& response) -> absl::Status {
+        switch (response.msg_case()) {
+          case v1::QuantizeStreamResponse::kParams:
+            if (have_params) return absl::InternalError("the server sent params twice");
+            have_params = true;
+            result.params.Swap(response.mutable_params());
+            return absl::OkStatus();
+          case v1::QuantizeStreamResponse::kData:
+            if (!have_params) return absl::InternalError("the server sent data before params");
+            result.output_bytes += static_cast<int64_t>(response.data().size());
+            return on_output(response.data());
+          case v1::QuantizeStreamResponse::kError:
+            have_error = true;
+            result.error.Swap(response.mutable_error());
+            return absl::OkStatus();
+          default:
+            return absl::InternalError("the server sent an empty QuantizeStreamResponse");
+        }
+      })));
+  if (!have_params || !have_error) {
+    return absl::InternalError("the QuantizeStream answer ended without its params or error");
+  }
+  return result;
+}
+
+absl::StatusOr<int64_t> QuantdClient::DequantizeStream(
+    const v1::DequantizeStreamHeader& header, absl::string_view input,
+    const std::function<absl::Status(absl::string_view)>& on_output,
+    const std::function<absl::Status(int64_t)>& on_sent, int64_t chunk_bytes) const {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  auto stream = stub_->DequantizeStream(&context);
+  int64_t output_bytes = 0;
+  QUANTD_RETURN_IF_ERROR(
+      (RunTensorStream<v1::DequantizeStreamRequest, v1::DequantizeStreamResponse>(
+          &context, stream.get(), header,
+          +[](v1::DequantizeStreamRequest* r, const v1::DequantizeStreamHeader& h) {
+            *r->mutable_header() = h;
+          },
+          input, chunk_bytes, on_sent, [&](v1::DequantizeStreamResponse& response) {
+            output_bytes += static_cast<int64_t>(response.data().size());
+            return on_output(response.data());
+          })));
+  return output_bytes;
 }
 
 }  // namespace quantd::client

@@ -73,6 +73,31 @@ class QuantdClient {
       const v1::CalibrateOptions& options,
       const std::function<absl::StatusOr<std::optional<v1::Tensor>>()>& next_batch) const;
 
+  // QuantizeStream: sends `header`, then `input` (the tensor's bytes, which
+  // may be a memory-mapped file) in chunks of `chunk_bytes`, while a second
+  // thread reads the answer: the params, the output's bytes, each handed to
+  // `on_output` as it arrives (so neither side holds the whole tensor), and
+  // the error statistics. `on_sent` (optional) hears each chunk's size once
+  // it is written; a non-OK status from either callback cancels the call
+  // and is returned.
+  struct QuantizeStreamResult {
+    v1::QuantParams params;
+    v1::ErrorStats error;
+    int64_t output_bytes = 0;
+  };
+  absl::StatusOr<QuantizeStreamResult> QuantizeStream(
+      const v1::QuantizeStreamHeader& header, absl::string_view input,
+      const std::function<absl::Status(absl::string_view)>& on_output,
+      const std::function<absl::Status(int64_t)>& on_sent = nullptr,
+      int64_t chunk_bytes = kStreamChunkBytes) const;
+  // DequantizeStream, the same way: returns the number of output bytes.
+  absl::StatusOr<int64_t> DequantizeStream(
+      const v1::DequantizeStreamHeader& header, absl::string_view input,
+      const std::function<absl::Status(absl::string_view)>& on_output,
+      const std::function<absl::Status(int64_t)>& on_sent = nullptr,
+      int64_t chunk_bytes = kStreamChunkBytes) const;
+  static constexpr int64_t kStreamChunkBytes = int64_t{4} << 20;
+
   const ClientOptions& options() const { return options_; }
 
  private:

@@ -8,7 +8,7 @@ set -euo pipefail
 BUILD_PACKAGES=(
   g++ cmake make
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  libabsl-dev prometheus-cpp-dev libboost-dev libssl-dev
+  libabsl-dev prometheus-cpp-dev libboost-dev libssl-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # The Python tests compare with PyTorch; promtool checks the metrics page and
