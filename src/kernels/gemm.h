@@ -121,6 +121,31 @@ struct PackArgs {
 };
 using PackFn = void (*)(const PackArgs& args);
 
+// The direct path, for a few rows of activations: the weights are read in
+// place from a [N, K] source (PyTorch's Linear.weight), since at M = 1
+// packing them would cost more than the product. Here the weights are the
+// unsigned operand: d[m][j] = Σ_{k < tile.k} w[j][k] · a[m][k] with w the
+// source byte ^ xor_mask as an unsigned byte (S8: 0x80 turns INT8 into
+// b + 128) or nibble (U4: element k of a row in the low nibble of byte
+// k / 2 for even k, the high for odd; 0x88 turns INT4 into b + 8), and a
+// signed. U4 activations come in blocks of 128 k: the 64 even k,
+// then the 64 odd k (the low and the high nibbles), zero past tile.k.
+// Nothing past a row's tile.k bytes (S8) or tile.k / 2 bytes (U4) is read.
+struct RowsTile {
+  const uint8_t* a = nullptr;  // Row m at a + m * lda.
+  int64_t lda = 0;
+  const std::byte* w = nullptr;  // Weight row j at w + j * ldw, at the span's first k.
+  int64_t ldw = 0;
+  int64_t k = 0;  // Elements summed; even for U4.
+  uint8_t xor_mask = 0;
+  int32_t* d = nullptr;  // d[m * ldd + j]
+  int64_t ldd = 0;
+  int64_t rows = 0;
+  int64_t columns = 0;
+};
+using DotRowsFn = void (*)(const RowsTile& tile);
+inline constexpr int64_t kRowsBlockK = 128;  // The U4 activation block.
+
 // One ISA's matrix kernels.
 struct GemmKernels {
   const char* name = "";  // "scalar", "avx2", "avx_vnni", "avx512", "avx512_vnni".
@@ -130,6 +155,9 @@ struct GemmKernels {
   DotF32Fn dot_f32 = nullptr;
   PackFn pack_s8 = nullptr;
   PackFn pack_u4 = nullptr;
+  // Null where the level has no direct path; the packed one then serves.
+  DotRowsFn dot_rows_s8 = nullptr;
+  DotRowsFn dot_rows_u4 = nullptr;
 };
 
 // The scalar reference, the oracle of every other table.

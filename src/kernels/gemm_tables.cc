@@ -58,6 +58,8 @@ const GemmKernels* GemmKernelsAvx512Vnni() {
       .dot_f32 = &DotF32Avx512,
       .pack_s8 = &PackS8Avx512,
       .pack_u4 = &PackU4Avx512,
+      .dot_rows_s8 = &DotRowsS8Avx512Vnni,
+      .dot_rows_u4 = &DotRowsU4Avx512Vnni,
   };
   return &table;
 }

@@ -165,6 +165,24 @@ absl::Status CheckFinite(const std::optional<TensorView>& t, absl::string_view f
   return absl::OkStatus();
 }
 
+// The direct path (gemm.h) reads the weights in place, for a few rows of
+// activations whose zero point is 0 as signed bytes; with more rows,
+// packing the weights once pays for itself.
+constexpr int64_t kDirectRows = 4;
+
+bool UseDirectPath(const MatMulJob& job, const GemmKernels& kernels) {
+  if (job.m > kDirectRows || kernels.dot_rows_s8 == nullptr || kernels.dot_rows_u4 == nullptr) {
+    return false;
+  }
+  const TensorView& a = job.inputs.a;
+  if (IsFloatInputDType(a.dtype)) return true;
+  const int32_t signed_zero = a.dtype == DType::kUInt8 ? 128 : 0;
+  for (int32_t z : job.inputs.a_params->zero_points) {
+    if (z != signed_zero) return false;
+  }
+  return a.dtype == DType::kInt8 || !job.inputs.a_params->zero_points.empty();
+}
+
 }  // namespace
 
 absl::StatusOr<MatMulJob> PrepareMatMul(const MatMulInputs& inputs, const MatMulOptions& options) {
@@ -220,10 +238,11 @@ absl::StatusOr<MatMulResult> RunMatMul(const MatMulJob& job, std::span<std::byte
   MatMulResult result;
   QUANTD_ASSIGN_OR_RETURN(const std::vector<int64_t> outliers, FindOutlierColumns(job));
   result.outlier_columns = static_cast<int64_t>(outliers.size());
-  QUANTD_ASSIGN_OR_RETURN(const WeightOperand weights, PrepareWeights(job, context));
+  const GemmKernels& kernels = SelectGemmKernels(context.max_isa);
+  QUANTD_ASSIGN_OR_RETURN(const WeightOperand weights,
+                          PrepareWeights(job, UseDirectPath(job, kernels), context));
   QUANTD_ASSIGN_OR_RETURN(const ActivationOperand activations,
                           PrepareActivations(job, weights, outliers, context));
-  const GemmKernels& kernels = SelectGemmKernels(context.max_isa);
   QUANTD_RETURN_IF_ERROR(
       MultiplyBlocks(job, weights, activations, outliers, kernels, output, context));
   if (job.options.compute_reference_error) {

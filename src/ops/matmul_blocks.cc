@@ -22,7 +22,8 @@ struct Scratch {
   std::vector<std::byte> packed;
   std::vector<float> packed_floats;
   std::vector<int32_t> column_sums;  // [span][column]
-  std::vector<double> col_scale, col_sum, col_zero;  // [span][column]
+  std::vector<double> col_sum;  // [span][column]
+  std::vector<double> zeros;    // The block's columns.
   std::vector<double> outlier_rows;  // [outlier][column]
   std::vector<int32_t> d;
   std::vector<float> y_float;
@@ -36,15 +37,20 @@ struct Block {
   int64_t m0 = 0, rows = 0;
 };
 
+// Each span's weight sums for the block's columns, as the epilogue takes
+// them (float64).
+void GatherColumnSums(const WeightOperand& w, const Block& block, Scratch* s) {
+  const int64_t width = block.panels * kPanelColumns;
+  s->col_sum.resize(w.spans.size() * width);
+  for (size_t i = 0; i < s->col_sum.size(); ++i) s->col_sum[i] = s->column_sums[i];
+}
+
 void PackIntegerWeights(const WeightOperand& w, const Block& block, const GemmKernels& kernels,
                         Scratch* s) {
   const int64_t width = block.panels * kPanelColumns;
   const size_t spans = w.spans.size();
   s->packed.resize(block.panels * w.panel_bytes);
   s->column_sums.assign(spans * width, 0);
-  s->col_scale.assign(spans * width, 0);
-  s->col_sum.assign(spans * width, 0);
-  s->col_zero.assign(w.zero_points.empty() ? 0 : spans * width, 0);
   for (size_t i = 0; i < spans; ++i) {
     const KSpan& span = w.spans[i];
     PackArgs args;
@@ -61,12 +67,6 @@ void PackIntegerWeights(const WeightOperand& w, const Block& block, const GemmKe
     args.panel_stride = w.panel_bytes;
     args.col_sums = s->column_sums.data() + i * width;
     (w.kind == WeightKind::kS8 ? kernels.pack_s8 : kernels.pack_u4)(args);
-    for (int64_t j = 0; j < block.columns; ++j) {
-      const int64_t at = span.group * w.n + block.n0 + j;
-      s->col_scale[i * width + j] = w.scales[at];
-      s->col_sum[i * width + j] = s->column_sums[i * width + j];
-      if (!w.zero_points.empty()) s->col_zero[i * width + j] = w.zero_points[at];
-    }
   }
 }
 
@@ -101,6 +101,56 @@ void GatherBias(const MatMulJob& job, const Block& block, Scratch* s) {
   }
 }
 
+// The epilogue of span i over the tile's dot products.
+void AddSpan(const WeightOperand& w, const ActivationOperand& act, const Block& block, size_t i,
+             int64_t m, int64_t rows, int64_t m_total, const GemmKernels& kernels, Scratch* s) {
+  const int64_t width = block.panels * kPanelColumns;
+  GemmEpilogue e;
+  e.d = s->d.data();
+  e.ldd = width;
+  e.rows = rows;
+  e.columns = block.columns;
+  e.row_scale = act.row_scale.data() + m;
+  e.row_zero = act.row_zero.data() + m;
+  e.row_term = act.row_term.data() + i * m_total + m;
+  // Scales and zero points are stored [group][column]: the block's columns
+  // of a span's group are contiguous. The direct path has no weight sums:
+  // its activations' zero is 0, which they would be multiplied by.
+  const int64_t group = w.spans[i].group;
+  e.col_scale = w.scales.data() + group * w.n + block.n0;
+  e.col_sum = w.direct ? s->zeros.data() : s->col_sum.data() + i * width;
+  e.col_zero = w.zero_points.empty()
+                   ? nullptr
+                   : w.zero_points.data() + group * w.zero_group_stride + block.n0;
+  e.y = s->y.data();
+  e.ldy = width;
+  kernels.epilogue(e);
+}
+
+// The direct path: the weights' rows straight from their source.
+void MultiplyDirectTile(const WeightOperand& w, const ActivationOperand& act, const Block& block,
+                        int64_t m, int64_t rows, int64_t m_total, const GemmKernels& kernels,
+                        Scratch* s) {
+  const bool s8 = w.kind == WeightKind::kS8;
+  const int64_t row_bytes = s8 ? w.k : w.k / 2;
+  for (size_t i = 0; i < w.spans.size(); ++i) {
+    const KSpan& span = w.spans[i];
+    RowsTile tile;
+    tile.a = act.bytes.data() + m * act.lda + span.a_offset;
+    tile.lda = act.lda;
+    tile.w = w.b.data.data() + block.n0 * row_bytes + (s8 ? span.k_begin : span.k_begin / 2);
+    tile.ldw = row_bytes;
+    tile.k = span.k_count;
+    tile.xor_mask = w.xor_mask;
+    tile.d = s->d.data();
+    tile.ldd = block.panels * kPanelColumns;
+    tile.rows = rows;
+    tile.columns = block.columns;
+    (s8 ? kernels.dot_rows_s8 : kernels.dot_rows_u4)(tile);
+    AddSpan(w, act, block, i, m, rows, m_total, kernels, s);
+  }
+}
+
 void MultiplyIntegerTile(const WeightOperand& w, const ActivationOperand& act, const Block& block,
                          int64_t m, int64_t rows, int64_t m_total, const GemmKernels& kernels,
                          Scratch* s) {
@@ -119,20 +169,7 @@ void MultiplyIntegerTile(const WeightOperand& w, const ActivationOperand& act, c
     tile.rows = rows;
     tile.panels = block.panels;
     dot(tile);
-    GemmEpilogue e;
-    e.d = s->d.data();
-    e.ldd = width;
-    e.rows = rows;
-    e.columns = block.columns;
-    e.row_scale = act.row_scale.data() + m;
-    e.row_zero = act.row_zero.data() + m;
-    e.row_term = act.row_term.data() + i * m_total + m;
-    e.col_scale = s->col_scale.data() + i * width;
-    e.col_sum = s->col_sum.data() + i * width;
-    e.col_zero = w.zero_points.empty() ? nullptr : s->col_zero.data() + i * width;
-    e.y = s->y.data();
-    e.ldy = width;
-    kernels.epilogue(e);
+    AddSpan(w, act, block, i, m, rows, m_total, kernels, s);
   }
 }
 
@@ -209,7 +246,12 @@ absl::Status MultiplyBlocks(const MatMulJob& job, const WeightOperand& weights,
     if (weights.kind == WeightKind::kF32) {
       PackFloatWeights(weights, block, &s);
     } else {
-      PackIntegerWeights(weights, block, kernels, &s);
+      if (weights.direct) {
+        s.zeros.assign(block.panels * kPanelColumns, 0.0);
+      } else {
+        PackIntegerWeights(weights, block, kernels, &s);
+        GatherColumnSums(weights, block, &s);
+      }
     }
     if (separate_outliers) GatherOutlierRows(weights, block, outliers, &s);
     GatherBias(job, block, &s);
@@ -219,9 +261,11 @@ absl::Status MultiplyBlocks(const MatMulJob& job, const WeightOperand& weights,
     s.row.resize(width);
     for (int64_t m = block.m0; m < block.m0 + block.rows; m += kTileRows) {
       const int64_t rows = std::min(kTileRows, block.m0 + block.rows - m);
-      s.y.assign(kTileRows * width, 0.0);
+      s.y.assign(rows * width, 0.0);
       if (weights.kind == WeightKind::kF32) {
         MultiplyFloatTile(weights, activations, block, m, rows, kernels, &s);
+      } else if (weights.direct) {
+        MultiplyDirectTile(weights, activations, block, m, rows, job.m, kernels, &s);
       } else {
         MultiplyIntegerTile(weights, activations, block, m, rows, job.m, kernels, &s);
       }

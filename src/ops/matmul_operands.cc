@@ -64,15 +64,9 @@ int64_t WeightIndex(const WeightOperand& w, int64_t k, int64_t n) {
   return w.k_contiguous ? n * w.k + k : k * w.n + n;
 }
 
-// The parameter slot of B's group g along K and column n (API.md's order:
-// row-major over the shape with the grouped axis replaced by its blocks).
-int64_t WeightSlot(const QuantParams& params, const WeightOperand& w, int64_t g, int64_t n) {
-  if (params.granularity == Granularity::kPerTensor) return 0;
-  if (params.granularity == Granularity::kPerChannel) return n;
-  const int64_t groups = (w.k + w.group_size - 1) / w.group_size;
-  return w.k_contiguous ? n * groups + g : g * w.n + n;
-}
-
+// The spans, and where each starts in a packed panel and in an activation
+// row: packed rows pad each span to whole steps; direct S8 rows are A's
+// own; direct U4 rows pad each span to whole blocks of kRowsBlockK.
 void SplitIntoSpans(WeightOperand* w) {
   const int64_t step = w->kind == WeightKind::kS8 ? 4 : 8;
   int64_t packed = 0, a_offset = 0;
@@ -84,11 +78,18 @@ void SplitIntoSpans(WeightOperand* w) {
       span.packed_offset = packed;
       span.a_offset = a_offset;
       packed += span.steps * kPanelStepBytes;
-      a_offset += span.steps * step;
+      if (!w->direct) {
+        a_offset += span.steps * step;
+      } else if (w->kind == WeightKind::kS8) {
+        a_offset += span.k_count;
+      } else {
+        a_offset += (span.k_count + kRowsBlockK - 1) / kRowsBlockK * kRowsBlockK;
+      }
       w->spans.push_back(span);
     }
   }
   w->panel_bytes = packed;
+  w->activation_bytes = a_offset;
 }
 
 }  // namespace
@@ -109,7 +110,8 @@ double ActivationOperand::Value(int64_t m, int64_t k) const {
                      given_zero_points.empty() ? 0 : given_zero_points[slot]);
 }
 
-absl::StatusOr<WeightOperand> PrepareWeights(const MatMulJob& job, const ExecutionContext& context) {
+absl::StatusOr<WeightOperand> PrepareWeights(const MatMulJob& job, bool direct,
+                                             const ExecutionContext& context) {
   WeightOperand w;
   const TensorView& b = job.inputs.b;
   w.original = b;
@@ -124,6 +126,11 @@ absl::StatusOr<WeightOperand> PrepareWeights(const MatMulJob& job, const Executi
     w.b = TensorView{DType::kInt8, b.shape, w.quantized};
     w.kind = WeightKind::kS8;
     w.scales.assign(q.result.params.scales.begin(), q.result.params.scales.end());
+    w.direct = direct && w.k_contiguous;
+    if (w.direct) {
+      w.xor_mask = 0x80;
+      w.zero_points.assign(w.n, 128);  // One row for every group.
+    }
     SplitIntoSpans(&w);
     return w;
   }
@@ -135,32 +142,64 @@ absl::StatusOr<WeightOperand> PrepareWeights(const MatMulJob& job, const Executi
   w.given_zero_points = params.zero_points;
   w.layout = job.b_layout;
   if (params.granularity == Granularity::kPerGroup) w.group_size = params.group_size;
-  int32_t zero_shift = 0;  // The packed weight is b + zero_shift.
+  // The direct path reads the [N, K] source in place, whole bytes at a
+  // time for 4-bit weights, so it needs even group starts.
+  w.direct = direct && w.k_contiguous &&
+             (b.dtype == DType::kInt8 || b.dtype == DType::kUInt8 ||
+              ((b.dtype == DType::kInt4 || b.dtype == DType::kUInt4) && w.k % 2 == 0 &&
+               w.group_size % 2 == 0));
+  // The kernels' weight is b + zero_shift: packed weights are signed bytes
+  // or unsigned nibbles, direct ones unsigned bytes or nibbles.
+  int32_t zero_shift = 0;
   switch (b.dtype) {
-    case DType::kInt8: w.kind = WeightKind::kS8; break;
-    case DType::kUInt8: w.kind = WeightKind::kS8; w.xor_mask = 0x80; zero_shift = -128; break;
-    case DType::kInt4: w.kind = WeightKind::kU4; w.xor_mask = 0x8; zero_shift = 8; break;
+    case DType::kInt8:
+      w.kind = WeightKind::kS8;
+      if (w.direct) w.xor_mask = 0x80, zero_shift = 128;
+      break;
+    case DType::kUInt8:
+      w.kind = WeightKind::kS8;
+      if (!w.direct) w.xor_mask = 0x80, zero_shift = -128;
+      break;
+    case DType::kInt4:
+      w.kind = WeightKind::kU4;
+      w.xor_mask = w.direct ? 0x88 : 0x8;  // Direct: both nibbles of a byte.
+      zero_shift = 8;
+      break;
     case DType::kUInt4: w.kind = WeightKind::kU4; break;
-    default: w.kind = WeightKind::kF32; w.levels = kNF4Levels; break;
+    default: w.kind = WeightKind::kF32; w.levels = kNF4Levels; w.direct = false; break;
   }
   if (w.kind == WeightKind::kF32) {
     w.panel_bytes = job.k * kPanelColumns;
     return w;
   }
   const int64_t groups = w.k == 0 ? 0 : (w.k + w.group_size - 1) / w.group_size;
+  // Stored [group][column], so that a span's columns are contiguous. This
+  // runs over every parameter on every call: plain indexed loops, and one
+  // row of zero points for all groups when they are all the same.
+  const bool per_group = params.granularity == Granularity::kPerGroup;
+  const bool per_column = params.granularity != Granularity::kPerTensor;
+  // API.md's order: row-major over the shape with the grouped axis
+  // replaced by its groups.
+  const int64_t column_stride = !per_column ? 0 : !per_group ? 1 : w.k_contiguous ? groups : 1;
+  const int64_t group_stride = !per_group ? 0 : w.k_contiguous ? 1 : w.n;
   w.scales.resize(groups * w.n);
-  w.zero_points.resize(groups * w.n);
-  bool any_zero_point = false;
   for (int64_t g = 0; g < groups; ++g) {
-    for (int64_t n = 0; n < w.n; ++n) {
-      const int64_t slot = WeightSlot(params, w, g, n);
-      w.scales[g * w.n + n] = params.scales[slot];
-      const int32_t zero = (params.zero_points.empty() ? 0 : params.zero_points[slot]) + zero_shift;
-      w.zero_points[g * w.n + n] = zero;
-      any_zero_point |= zero != 0;
-    }
+    double* row = w.scales.data() + g * w.n;
+    const float* given = params.scales.data() + g * group_stride;
+    for (int64_t n = 0; n < w.n; ++n) row[n] = given[n * column_stride];
   }
-  if (!any_zero_point) w.zero_points.clear();
+  if (params.zero_points.empty()) {
+    if (zero_shift != 0 || w.direct) w.zero_points.assign(w.n, zero_shift);
+    w.zero_group_stride = 0;
+  } else {
+    w.zero_points.resize(groups * w.n);
+    for (int64_t g = 0; g < groups; ++g) {
+      double* row = w.zero_points.data() + g * w.n;
+      const int32_t* given = params.zero_points.data() + g * group_stride;
+      for (int64_t n = 0; n < w.n; ++n) row[n] = given[n * column_stride] + zero_shift;
+    }
+    w.zero_group_stride = w.n;
+  }
   SplitIntoSpans(&w);
   return w;
 }
@@ -261,14 +300,14 @@ absl::StatusOr<ActivationOperand> PrepareActivations(const MatMulJob& job,
     }
   }
 
-  // S8 panels take unsigned activations, U4 panels signed ones: flip the
-  // top bit where the codes are the other kind, and the zero point with it.
+  // Packed S8 panels take unsigned activations; U4 panels and the direct
+  // path signed ones: flip the top bit where the codes are the other kind,
+  // and the zero point with it.
   const bool s8 = weights.kind == WeightKind::kS8;
-  const bool flip = s8 != unsigned_codes;
-  const int32_t zero_shift = !flip ? 0 : (s8 ? 128 : -128);
-  const int64_t step = s8 ? 4 : 8;
-  const KSpan* last = weights.spans.empty() ? nullptr : &weights.spans.back();
-  act.lda = last == nullptr ? 0 : last->a_offset + last->steps * step;
+  const bool unsigned_operand = s8 && !weights.direct;
+  const bool flip = unsigned_operand != unsigned_codes;
+  const int32_t zero_shift = !flip ? 0 : (unsigned_operand ? 128 : -128);
+  act.lda = weights.activation_bytes;
   act.bytes.assign(job.m * act.lda, 0);
   act.row_zero.resize(job.m);
   act.row_term.resize(weights.spans.size() * job.m);
@@ -286,7 +325,18 @@ absl::StatusOr<ActivationOperand> PrepareActivations(const MatMulJob& job,
       int64_t sum = 0;
       if (s8) {
         for (int64_t kk = 0; kk < span.k_count; ++kk) dst[kk] = src[kk] ^ mask;
-        for (int64_t kk = 0; kk < span.k_count; ++kk) sum += dst[kk];
+        if (unsigned_operand) {
+          for (int64_t kk = 0; kk < span.k_count; ++kk) sum += dst[kk];
+        } else {
+          for (int64_t kk = 0; kk < span.k_count; ++kk) sum += static_cast<int8_t>(dst[kk]);
+        }
+      } else if (weights.direct) {
+        for (int64_t kk = 0; kk < span.k_count; ++kk) {
+          const uint8_t value = src[kk] ^ mask;
+          const int64_t i = kk % kRowsBlockK;
+          dst[kk - i + (i % 2) * (kRowsBlockK / 2) + i / 2] = value;
+          sum += static_cast<int8_t>(value);
+        }
       } else {
         for (int64_t kk = 0; kk < span.k_count; ++kk) {
           const uint8_t value = src[kk] ^ mask;

@@ -40,12 +40,18 @@ struct WeightOperand {
   int64_t n = 0;
   int64_t group_size = 0;  // Along K; k when one group.
   uint8_t xor_mask = 0;    // Packing: UINT8 -> w = b - 128; INT4 -> w = b + 8.
+  // Read in place from the [N, K] source (gemm.h's direct path) rather
+  // than packed: for a few rows, when the kernels have it.
+  bool direct = false;
   std::vector<KSpan> spans;
+  int64_t activation_bytes = 0;  // Of one activation row in the kernels' layout.
   int64_t panel_bytes = 0;  // One packed panel over every span (bytes, or floats for F32).
-  // Indexed [group * n + column]: the scale, and the zero point in the
-  // packed weight's terms (null data when every zero point is 0).
+  // The scale of (group, column) at [group * n + column], and its zero
+  // point in the kernels' weight terms at [group * zero_group_stride +
+  // column] (stride 0: one row for every group; empty: all zero).
   std::vector<double> scales;
   std::vector<double> zero_points;
+  int64_t zero_group_stride = 0;
   const float* levels = nullptr;  // NF4: the code values.
   std::vector<std::byte> quantized;  // Owns the INT8 codes of a float B.
   const ElementFormat* format = nullptr;
@@ -78,7 +84,9 @@ struct ActivationOperand {
 };
 
 // Resolves B's spans and parameters; quantizes a float B per output channel.
-absl::StatusOr<WeightOperand> PrepareWeights(const MatMulJob& job, const ExecutionContext& context);
+// `direct` asks for the direct path where the weights allow it.
+absl::StatusOr<WeightOperand> PrepareWeights(const MatMulJob& job, bool direct,
+                                             const ExecutionContext& context);
 
 // The columns of a float A that hold any |value| >= threshold, ascending.
 // INVALID_ARGUMENT names the first NaN or Inf.

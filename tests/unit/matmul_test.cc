@@ -151,54 +151,58 @@ TEST(MatMulTest, FourBitWeightsPerGroupAlongK) {
   // INT4 and UINT4 weights with a scale (and for UINT4 a zero point) per
   // group of k, including a group length that is not a multiple of the
   // kernels' octet and a short last group.
+  // Two rows take the direct path where the kernels have it, five the
+  // packed one.
   for (DType dtype : {DType::kInt4, DType::kUInt4}) {
     for (int32_t group : {8, 3, 32, 50}) {
       for (bool transpose : {true, false}) {
-        const Shape s{5, 100, 37};
-        const bool is_signed = dtype == DType::kInt4;
-        const auto a_values = RandomInts(s.m * s.k, -128, 127, 7);
-        const auto b_values = RandomInts(s.k * s.n, is_signed ? -8 : 0, is_signed ? 7 : 15, 8);
-        const int64_t groups = (s.k + group - 1) / group;
-        std::vector<float> scales(groups * s.n);
-        for (size_t i = 0; i < scales.size(); ++i) scales[i] = std::ldexp(1.0f, static_cast<int>(i % 7) - 3);
-        const std::vector<int32_t> zeros =
-            is_signed ? std::vector<int32_t>{} : RandomInts(groups * s.n, 0, 15, 9);
-        // The parameters in API.md's order: [N, groups] for b [N, K]
-        // grouped on axis 1, [groups, N] for b [K, N] grouped on axis 0.
-        auto slot = [&](int64_t g, int64_t n) { return transpose ? n * groups + g : g * s.n + n; };
-        const OwnedTensor a = Codes(DType::kInt8, {s.m, s.k}, a_values);
-        std::vector<int32_t> b_layout(s.k * s.n);
-        for (int64_t k = 0; k < s.k; ++k) {
-          for (int64_t n = 0; n < s.n; ++n) {
-            b_layout[transpose ? n * s.k + k : k * s.n + n] = b_values[k * s.n + n];
-          }
-        }
-        const OwnedTensor b = Codes(dtype, transpose ? std::vector<int64_t>{s.n, s.k}
-                                                     : std::vector<int64_t>{s.k, s.n},
-                                    b_layout);
-        MatMulInputs in{a.view(), Params(DType::kInt8, Granularity::kPerTensor, 0, {0.5f}), b.view(),
-                        Params(dtype, Granularity::kPerGroup, transpose ? 1 : 0, scales, zeros, group)};
-        MatMulOptions options;
-        options.transpose_b = transpose;
-        std::vector<float> expected(s.m * s.n);
-        for (int64_t m = 0; m < s.m; ++m) {
-          for (int64_t n = 0; n < s.n; ++n) {
-            double y = 0;
-            for (int64_t g = 0; g < groups; ++g) {
-              int64_t sum = 0;
-              const int32_t zb = zeros.empty() ? 0 : zeros[slot(g, n)];
-              for (int64_t k = g * group; k < std::min<int64_t>(s.k, (g + 1) * group); ++k) {
-                sum += int64_t{a_values[m * s.k + k]} * (b_values[k * s.n + n] - zb);
-              }
-              y += 0.5 * scales[slot(g, n)] * static_cast<double>(sum);
+        for (int64_t rows : {2, 5}) {
+          const Shape s{rows, 100, 37};
+          const bool is_signed = dtype == DType::kInt4;
+          const auto a_values = RandomInts(s.m * s.k, -128, 127, 7);
+          const auto b_values = RandomInts(s.k * s.n, is_signed ? -8 : 0, is_signed ? 7 : 15, 8);
+          const int64_t groups = (s.k + group - 1) / group;
+          std::vector<float> scales(groups * s.n);
+          for (size_t i = 0; i < scales.size(); ++i) scales[i] = std::ldexp(1.0f, static_cast<int>(i % 7) - 3);
+          const std::vector<int32_t> zeros =
+              is_signed ? std::vector<int32_t>{} : RandomInts(groups * s.n, 0, 15, 9);
+          // The parameters in API.md's order: [N, groups] for b [N, K]
+          // grouped on axis 1, [groups, N] for b [K, N] grouped on axis 0.
+          auto slot = [&](int64_t g, int64_t n) { return transpose ? n * groups + g : g * s.n + n; };
+          const OwnedTensor a = Codes(DType::kInt8, {s.m, s.k}, a_values);
+          std::vector<int32_t> b_layout(s.k * s.n);
+          for (int64_t k = 0; k < s.k; ++k) {
+            for (int64_t n = 0; n < s.n; ++n) {
+              b_layout[transpose ? n * s.k + k : k * s.n + n] = b_values[k * s.n + n];
             }
-            expected[m * s.n + n] = static_cast<float>(y);
           }
-        }
-        for (Isa isa : kLevels) {
-          EXPECT_EQ(Multiply(in, options, isa), expected)
-              << DTypeName(dtype) << " group " << group << " transpose " << transpose << " at "
-              << IsaName(isa);
+          const OwnedTensor b = Codes(dtype, transpose ? std::vector<int64_t>{s.n, s.k}
+                                                       : std::vector<int64_t>{s.k, s.n},
+                                      b_layout);
+          MatMulInputs in{a.view(), Params(DType::kInt8, Granularity::kPerTensor, 0, {0.5f}), b.view(),
+                          Params(dtype, Granularity::kPerGroup, transpose ? 1 : 0, scales, zeros, group)};
+          MatMulOptions options;
+          options.transpose_b = transpose;
+          std::vector<float> expected(s.m * s.n);
+          for (int64_t m = 0; m < s.m; ++m) {
+            for (int64_t n = 0; n < s.n; ++n) {
+              double y = 0;
+              for (int64_t g = 0; g < groups; ++g) {
+                int64_t sum = 0;
+                const int32_t zb = zeros.empty() ? 0 : zeros[slot(g, n)];
+                for (int64_t k = g * group; k < std::min<int64_t>(s.k, (g + 1) * group); ++k) {
+                  sum += int64_t{a_values[m * s.k + k]} * (b_values[k * s.n + n] - zb);
+                }
+                y += 0.5 * scales[slot(g, n)] * static_cast<double>(sum);
+              }
+              expected[m * s.n + n] = static_cast<float>(y);
+            }
+          }
+          for (Isa isa : kLevels) {
+            EXPECT_EQ(Multiply(in, options, isa), expected)
+                << DTypeName(dtype) << " group " << group << " transpose " << transpose << " at "
+                << IsaName(isa) << " rows " << rows;
+          }
         }
       }
     }

@@ -76,6 +76,34 @@ void DotF32(const GemmTileF32& t) {
   }
 }
 
+void DotRowsS8(const RowsTile& t) {
+  for (int64_t m = 0; m < t.rows; ++m) {
+    const auto* a = reinterpret_cast<const int8_t*>(t.a + m * t.lda);
+    for (int64_t j = 0; j < t.columns; ++j) {
+      const auto* w = reinterpret_cast<const uint8_t*>(t.w + j * t.ldw);
+      int32_t sum = 0;
+      for (int64_t k = 0; k < t.k; ++k) sum += int32_t{uint8_t(w[k] ^ t.xor_mask)} * a[k];
+      t.d[m * t.ldd + j] = sum;
+    }
+  }
+}
+
+void DotRowsU4(const RowsTile& t) {
+  for (int64_t m = 0; m < t.rows; ++m) {
+    const auto* a = reinterpret_cast<const int8_t*>(t.a + m * t.lda);
+    for (int64_t j = 0; j < t.columns; ++j) {
+      const auto* w = reinterpret_cast<const uint8_t*>(t.w + j * t.ldw);
+      int32_t sum = 0;
+      for (int64_t k = 0; k < t.k; ++k) {
+        const int32_t nibble = ((w[k / 2] ^ t.xor_mask) >> (4 * (k % 2))) & 0xF;
+        const int64_t block = k / kRowsBlockK, i = k % kRowsBlockK;
+        sum += nibble * a[block * kRowsBlockK + (i % 2) * (kRowsBlockK / 2) + i / 2];
+      }
+      t.d[m * t.ldd + j] = sum;
+    }
+  }
+}
+
 // The source weight at (k, n), as the packed layout's integer.
 int32_t SourceS8(const PackArgs& args, int64_t k, int64_t n) {
   const int64_t i = args.k_contiguous ? n * args.k_total + k : k * args.n_total + n;
@@ -123,7 +151,9 @@ void PackU4(const PackArgs& args) {
 }  // namespace
 
 const GemmKernels& GemmKernelsReference() {
-  static const GemmKernels table{"scalar", &DotS8, &DotU4, &Epilogue, &DotF32, &PackS8, &PackU4};
+  static const GemmKernels table{"scalar", &DotS8,  &DotU4,     &Epilogue,
+                                 &DotF32,   &PackS8, &PackU4,    &DotRowsS8,
+                                 &DotRowsU4};
   return table;
 }
 
