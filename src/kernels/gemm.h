@@ -64,7 +64,9 @@ using DotU4Fn = void (*)(const GemmTile& tile);
 //   exact = D − row_zero[m] · col_sum[n] + col_zero[n] · row_term[m]
 //   y[m][n] += (row_scale[m] · col_scale[n]) · exact
 // in float64, in this order (the integers are exact in float64, so only the
-// last product and the sum round). col_zero may be null (all zero).
+// last product and the sum round). col_zero may be null (all zero). Without
+// accumulate, y[m][n] = the term (a tile's first span: exact is never −0,
+// so this equals adding it to 0).
 struct GemmEpilogue {
   const int32_t* d = nullptr;
   int64_t ldd = 0;
@@ -78,6 +80,7 @@ struct GemmEpilogue {
   const double* col_zero = nullptr;
   double* y = nullptr;
   int64_t ldy = 0;
+  bool accumulate = true;
 };
 using EpilogueFn = void (*)(const GemmEpilogue& epilogue);
 

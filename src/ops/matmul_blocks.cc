@@ -14,8 +14,8 @@ namespace {
 
 // Columns per block: 128 integer columns of K = 4096 pack into 512 KiB.
 int64_t BlockColumns(WeightKind kind) { return kind == WeightKind::kF32 ? 32 : 128; }
-constexpr int64_t kBlockRows = 256;
-constexpr int64_t kTileRows = 32;
+constexpr int64_t kBlockRows = 384;
+constexpr int64_t kTileRows = 96;
 
 // One worker's buffers, reused from block to block.
 struct Scratch {
@@ -124,6 +124,7 @@ void AddSpan(const WeightOperand& w, const ActivationOperand& act, const Block& 
                    : w.zero_points.data() + group * w.zero_group_stride + block.n0;
   e.y = s->y.data();
   e.ldy = width;
+  e.accumulate = i > 0;  // The first span sets the tile's sums.
   kernels.epilogue(e);
 }
 
@@ -261,7 +262,12 @@ absl::Status MultiplyBlocks(const MatMulJob& job, const WeightOperand& weights,
     s.row.resize(width);
     for (int64_t m = block.m0; m < block.m0 + block.rows; m += kTileRows) {
       const int64_t rows = std::min(kTileRows, block.m0 + block.rows - m);
-      s.y.assign(rows * width, 0.0);
+      // The first span's epilogue or the float path sets every sum; only
+      // a product without spans (K = 0) adds nothing to zero.
+      s.y.resize(kTileRows * width);
+      if (weights.spans.empty() && weights.kind != WeightKind::kF32) {
+        std::fill(s.y.begin(), s.y.begin() + rows * width, 0.0);
+      }
       if (weights.kind == WeightKind::kF32) {
         MultiplyFloatTile(weights, activations, block, m, rows, kernels, &s);
       } else if (weights.direct) {

@@ -369,7 +369,8 @@ TEST_P(GemmSupportTest, EpilogueMatchesReferenceBitForBit) {
     });
     const auto col_zero = doubles(columns, [&] { return static_cast<double>(sum_int(rng) % 16); });
     const auto y0 = doubles(rows * ldy, [&] { return unit(rng) * scale(); });
-    for (bool with_col_zero : {false, true}) {
+    for (int variant = 0; variant < 4; ++variant) {
+      const bool with_col_zero = variant % 2 == 1, accumulate = variant < 2;
       std::vector<double> expected = y0, actual = y0;
       GemmEpilogue e{.d = d.data(),
                      .ldd = ldd,
@@ -380,14 +381,16 @@ TEST_P(GemmSupportTest, EpilogueMatchesReferenceBitForBit) {
                      .row_term = row_term.data(),
                      .col_scale = col_scale.data(),
                      .col_sum = col_sum.data(),
-                     .col_zero = with_col_zero ? col_zero.data() : nullptr};
+                     .col_zero = with_col_zero ? col_zero.data() : nullptr,
+                     .accumulate = accumulate};
       e.y = expected.data();
       e.ldy = ldy;
       reference().epilogue(e);
       e.y = actual.data();
       simd().epilogue(e);
       ASSERT_TRUE(SameBits(expected, actual))
-          << "rows " << rows << " columns " << columns << " col_zero " << with_col_zero;
+          << "rows " << rows << " columns " << columns << " col_zero " << with_col_zero
+          << " accumulate " << accumulate;
     }
   }
 }

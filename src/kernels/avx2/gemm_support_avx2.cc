@@ -28,12 +28,14 @@ void EpilogueRows(const GemmEpilogue& e) {
         exact = _mm256_add_pd(exact, _mm256_mul_pd(_mm256_loadu_pd(e.col_zero + n), row_term));
       }
       const __m256d scale = _mm256_mul_pd(row_scale, _mm256_loadu_pd(e.col_scale + n));
-      _mm256_storeu_pd(y + n, _mm256_add_pd(_mm256_loadu_pd(y + n), _mm256_mul_pd(scale, exact)));
+      const __m256d term = _mm256_mul_pd(scale, exact);
+      _mm256_storeu_pd(y + n, e.accumulate ? _mm256_add_pd(_mm256_loadu_pd(y + n), term) : term);
     }
     for (; n < e.columns; ++n) {  // The reference's expression (built without contraction).
       double exact = static_cast<double>(d[n]) - e.row_zero[m] * e.col_sum[n];
       if constexpr (kColZero) exact = exact + e.col_zero[n] * e.row_term[m];
-      y[n] += (e.row_scale[m] * e.col_scale[n]) * exact;
+      const double term = (e.row_scale[m] * e.col_scale[n]) * exact;
+      y[n] = e.accumulate ? y[n] + term : term;
     }
   }
 }

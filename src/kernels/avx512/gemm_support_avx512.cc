@@ -23,7 +23,8 @@ void EpilogueEight(const GemmEpilogue& e, int64_t n, __mmask8 mask, const int32_
     exact = _mm512_add_pd(exact, _mm512_mul_pd(_mm512_maskz_loadu_pd(mask, e.col_zero + n), row_term));
   }
   const __m512d scale = _mm512_mul_pd(row_scale, _mm512_maskz_loadu_pd(mask, e.col_scale + n));
-  const __m512d sum = _mm512_add_pd(_mm512_maskz_loadu_pd(mask, y + n), _mm512_mul_pd(scale, exact));
+  const __m512d term = _mm512_mul_pd(scale, exact);
+  const __m512d sum = e.accumulate ? _mm512_add_pd(_mm512_maskz_loadu_pd(mask, y + n), term) : term;
   _mm512_mask_storeu_pd(y + n, mask, sum);
 }
 

@@ -57,7 +57,9 @@ void Epilogue(const GemmEpilogue& e) {
     for (int64_t n = 0; n < e.columns; ++n) {
       double exact = static_cast<double>(e.d[m * e.ldd + n]) - e.row_zero[m] * e.col_sum[n];
       if (e.col_zero != nullptr) exact = exact + e.col_zero[n] * e.row_term[m];
-      e.y[m * e.ldy + n] += (e.row_scale[m] * e.col_scale[n]) * exact;
+      const double term = (e.row_scale[m] * e.col_scale[n]) * exact;
+      double& y = e.y[m * e.ldy + n];
+      y = e.accumulate ? y + term : term;
     }
   }
 }
