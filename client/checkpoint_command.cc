@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <cmath>
 #include <cstring>
 #include <iostream>
@@ -518,6 +519,54 @@ absl::Status WriteParams(const QuantizeItem& item, const v1::QuantParams& params
   return absl::OkStatus();
 }
 
+// A streamed answer: its chunks written in order at their place in the
+// output file, and the request's bytes reported to the progress as they
+// are sent (stopping the call once another tensor has failed).
+class StreamedAnswer {
+ public:
+  StreamedAnswer(OutputFile& file, uint64_t offset, uint64_t size, Progress& progress,
+                 const std::atomic<bool>& failed)
+      : file_(file), offset_(offset), size_(size), progress_(progress), failed_(failed) {}
+
+  std::function<absl::Status(absl::string_view)> Writer() {
+    return [this](absl::string_view chunk) -> absl::Status {
+      if (written_ + chunk.size() > size_) {
+        return absl::InternalError(absl::StrCat("the server returned more than ", size_, " bytes"));
+      }
+      QUANTD_RETURN_IF_ERROR(file_.WriteAt(offset_ + written_, chunk));
+      written_ += chunk.size();
+      return absl::OkStatus();
+    };
+  }
+
+  std::function<absl::Status(int64_t)> SentCounter() {
+    return [this](int64_t sent) -> absl::Status {
+      if (failed_.load()) return absl::CancelledError("another tensor failed");
+      progress_.AddBytes(sent);
+      counted_ += sent;
+      return absl::OkStatus();
+    };
+  }
+
+  // After the call: the answer filled its place exactly.
+  absl::Status Complete() const {
+    if (written_ == size_) return absl::OkStatus();
+    return absl::InternalError(
+        absl::StrCat("the server returned ", written_, " bytes, not ", size_));
+  }
+
+  int64_t counted() const { return counted_; }  // Bytes reported to the progress.
+
+ private:
+  OutputFile& file_;
+  const uint64_t offset_;
+  const uint64_t size_;
+  Progress& progress_;
+  const std::atomic<bool>& failed_;
+  uint64_t written_ = 0;
+  int64_t counted_ = 0;
+};
+
 absl::Status QuantizeOne(const QuantdClient& client, const SafetensorsFile& input,
                          const SafetensorsLayout& layout, OutputFile& file, QuantizeItem& item,
                          Progress& progress, const std::atomic<bool>& failed) {
@@ -559,30 +608,12 @@ absl::Status QuantizeOne(const QuantdClient& client, const SafetensorsFile& inpu
     header.set_dtype(item.source);
     for (int64_t d : tensor.shape) header.add_shape(d);
     *header.mutable_options() = item.options;
-    uint64_t written = 0;
+    StreamedAnswer answer(file, out_offset, out.size(), progress, failed);
     absl::StatusOr<QuantdClient::QuantizeStreamResult> result = client.QuantizeStream(
-        header, data,
-        [&](absl::string_view chunk) -> absl::Status {
-          if (written + chunk.size() > out.size()) {
-            return absl::InternalError(absl::StrCat("the server returned more than ", out.size(),
-                                                    " bytes"));
-          }
-          QUANTD_RETURN_IF_ERROR(file.WriteAt(out_offset + written, chunk));
-          written += chunk.size();
-          return absl::OkStatus();
-        },
-        [&](int64_t sent) -> absl::Status {
-          if (failed.load()) return absl::CancelledError("another tensor failed");
-          progress.AddBytes(sent);
-          counted += sent;
-          return absl::OkStatus();
-        },
-        ChunkBytes(client));
+        header, data, answer.Writer(), answer.SentCounter(), ChunkBytes(client));
     if (!result.ok()) return Named(tensor.name, result.status());
-    if (written != out.size()) {
-      return Named(tensor.name, absl::InternalError(absl::StrCat(
-                                    "the server returned ", written, " bytes, not ", out.size())));
-    }
+    if (absl::Status status = answer.Complete(); !status.ok()) return Named(tensor.name, status);
+    counted = answer.counted();
     params = std::move(result->params);
     item.error = result->error;
   }
@@ -895,29 +926,12 @@ absl::Status DequantizeOne(const QuantdClient& client, const SafetensorsFile& in
     header.set_dtype(item.params.dtype());
     for (int64_t d : item.shape) header.add_shape(d);
     header.set_output_dtype(item.output_dtype);
-    uint64_t written = 0;
+    StreamedAnswer answer(file, out_offset, out.size(), progress, failed);
     absl::StatusOr<int64_t> result = client.DequantizeStream(
-        header, data,
-        [&](absl::string_view chunk) -> absl::Status {
-          if (written + chunk.size() > out.size()) {
-            return absl::InternalError(absl::StrCat("the server returned more than ", out.size(), " bytes"));
-          }
-          QUANTD_RETURN_IF_ERROR(file.WriteAt(out_offset + written, chunk));
-          written += chunk.size();
-          return absl::OkStatus();
-        },
-        [&](int64_t sent) -> absl::Status {
-          if (failed.load()) return absl::CancelledError("another tensor failed");
-          progress.AddBytes(sent);
-          counted += sent;
-          return absl::OkStatus();
-        },
-        ChunkBytes(client));
+        header, data, answer.Writer(), answer.SentCounter(), ChunkBytes(client));
     if (!result.ok()) return Named(tensor.name, result.status());
-    if (written != out.size()) {
-      return Named(tensor.name, absl::InternalError(absl::StrCat(
-                                    "the server returned ", written, " bytes, not ", out.size())));
-    }
+    if (absl::Status status = answer.Complete(); !status.ok()) return Named(tensor.name, status);
+    counted = answer.counted();
   }
   progress.ItemDone(item.bytes_in - counted,
                     absl::StrCat(tensor.name, "  ", Word(item.params.dtype()), " ",
