@@ -54,7 +54,9 @@ drop_untagged() {
       | awk -v id="$1" '{ sub(/^sha256:/, "", $1) } $1 == id && $2 != "<none>" { named = 1 } END { exit !named }'; then
     return 0
   fi
-  "${buildah[@]}" rmi "$1" >/dev/null 2>&1 && echo "removed the previous image ${1:0:12}" || true
+  if "${buildah[@]}" rmi "$1" >/dev/null 2>&1; then
+    echo "removed the previous image ${1:0:12}"
+  fi
 }
 
 step "tools"
