@@ -2,8 +2,10 @@
 #
 #   docker build -t quantd .
 #
-# Both base images are build arguments, so an offline builder can point them
-# at a locally made bookworm image, e.g. with buildah:
+# Both base images are build arguments, so a builder without registry access
+# can point them at a locally made bookworm image, e.g. with buildah (what
+# scripts/build_image.sh does, from a debootstrap-made base;
+# scripts/test_image.sh runs the result):
 #
 #   buildah --storage-driver vfs build --isolation chroot --format docker \
 #     --build-arg BASE=localhost/debian:bookworm \
@@ -21,14 +23,16 @@ ARG RUNTIME_BASE=debian:bookworm-slim
 FROM ${BASE} AS build
 
 ARG DEBIAN_FRONTEND=noninteractive
-# grpc-proto: proto/CMakeLists.txt generates the health stubs from Debian's
-# /usr/share/grpc-proto. nlohmann-json3-dev (header-only): quantctl reads
+# scripts/setup.sh's BUILD_PACKAGES without the test-only ones (gtest, gmock,
+# benchmark). grpc-proto: proto/CMakeLists.txt generates the health stubs
+# from Debian's /usr/share/grpc-proto. libssl-dev: quantd checks its TLS PEM
+# files with OpenSSL. nlohmann-json3-dev (header-only): quantctl reads
 # .safetensors headers with it.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       g++ cmake make \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
-      libabsl-dev prometheus-cpp-dev libboost-dev nlohmann-json3-dev \
+      libabsl-dev prometheus-cpp-dev libboost-dev libssl-dev nlohmann-json3-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -49,11 +53,12 @@ FROM ${RUNTIME_BASE} AS runtime
 
 ARG DEBIAN_FRONTEND=noninteractive
 # Only the shared libraries the two binaries load (ldd): gRPC C++ (with
-# reflection) and its core, protobuf, Abseil, prometheus-cpp core + pull.
-# Their own dependencies (c-ares, re2, OpenSSL, zlib, civetweb) come along.
+# reflection) and its core, protobuf, Abseil, prometheus-cpp core + pull,
+# OpenSSL's libcrypto (quantd links it directly). Their own dependencies
+# (c-ares, re2, zlib, civetweb) come along.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 \
+      libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libssl3 \
       libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 quantd \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test (ctest: the core
 # unit tests, the server over loopback, the CLI end to end, the Python tests
-# against PyTorch, the deployment, alert and dashboard checks).
+# against PyTorch, the deployment, alert and dashboard checks, the container
+# image built with buildah and run).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 quantd_install_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
@@ -9,12 +10,14 @@ quantd_install_node_tools
 quantd_build
 # The whole suite once per kernel level, so every SIMD path and the scalar
 # reference serve every test (levels this CPU lacks fall back to the best
-# below them). The deployment checks run no kernels: once is enough.
+# below them). The deployment checks and the container image test (which
+# builds the image and runs its own quantd) run no host kernels: once is
+# enough.
 first=1
 for isa in avx512_vnni avx2 scalar; do
   echo "== kernels capped at $isa"
   skip=()
-  [ $first -eq 1 ] || skip=(-LE deploy)
+  [ $first -eq 1 ] || skip=(-LE 'deploy|container')
   QUANTD_ISA=$isa ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" "${skip[@]}" "$@"
   first=0
 done
