@@ -694,6 +694,28 @@ int64_t UnaryLimit(const CommonConfig& config, const QuantdClient& client) {
   return std::min(config.stream_threshold, client.options().max_message_bytes - kMessageSlack);
 }
 
+// Writes a planned checkpoint: the header, then every item, `concurrency`
+// at a time and the largest first, with the progress shown, then commits
+// the file (renames it into place). The progress ends before this returns,
+// so the caller's table prints after its last line.
+template <typename Item, typename WriteOne>
+absl::Status WriteCheckpoint(const CommonConfig& common, const SafetensorsLayout& layout,
+                             std::vector<Item>& items, int64_t total_bytes, WriteOne write_one) {
+  QUANTD_ASSIGN_OR_RETURN(std::unique_ptr<OutputFile> file,
+                          OutputFile::Create(common.out, layout.total_bytes()));
+  QUANTD_RETURN_IF_ERROR(file->WriteAt(0, layout.Header()));
+  absl::Status status;
+  {
+    Progress progress(common.progress, std::cerr, static_cast<int64_t>(items.size()), total_bytes);
+    std::atomic<bool> failed{false};
+    status = RunParallel(
+        LargestFirst(items), common.concurrency,
+        [&](size_t i) { return write_one(*file, items[i], progress, failed); }, &failed);
+  }
+  QUANTD_RETURN_IF_ERROR(status);
+  return file->Commit();
+}
+
 
 absl::Status RunQuantizeCheckpoint(const QuantdClient& client, const QuantizeConfig& config,
                                    std::ostream& out) {
@@ -704,24 +726,13 @@ absl::Status RunQuantizeCheckpoint(const QuantdClient& client, const QuantizeCon
   SafetensorsLayout layout;
   QUANTD_RETURN_IF_ERROR(
       PlanQuantize(config, *input, UnaryLimit(config.common, client), &items, &layout));
-  const std::string header = layout.Header();
-  QUANTD_ASSIGN_OR_RETURN(std::unique_ptr<OutputFile> file,
-                          OutputFile::Create(config.common.out, layout.total_bytes()));
-  QUANTD_RETURN_IF_ERROR(file->WriteAt(0, header));
   int64_t total_bytes = 0;
   for (const QuantizeItem& item : items) total_bytes += static_cast<int64_t>(item.in->size());
-  absl::Status status;
-  {
-    Progress progress(config.common.progress, std::cerr, static_cast<int64_t>(items.size()),
-                      total_bytes);
-    std::atomic<bool> failed{false};
-    status = RunParallel(
-        LargestFirst(items), config.common.concurrency,
-        [&](size_t i) { return QuantizeOne(client, *input, layout, *file, items[i], progress, failed); },
-        &failed);
-  }
-  QUANTD_RETURN_IF_ERROR(status);
-  QUANTD_RETURN_IF_ERROR(file->Commit());
+  QUANTD_RETURN_IF_ERROR(WriteCheckpoint(
+      config.common, layout, items, total_bytes,
+      [&](OutputFile& file, QuantizeItem& item, Progress& progress, const std::atomic<bool>& failed) {
+        return QuantizeOne(client, *input, layout, file, item, progress, failed);
+      }));
   PrintQuantizeTable(items, absl::ToDoubleSeconds(absl::Now() - start), config.common.out, out);
   return absl::OkStatus();
 }
@@ -977,24 +988,14 @@ absl::Status RunDequantizeCheckpoint(const QuantdClient& client, const Dequantiz
   SafetensorsLayout layout;
   QUANTD_RETURN_IF_ERROR(
       PlanDequantize(config, *input, UnaryLimit(config.common, client), &items, &layout));
-  const std::string header = layout.Header();
-  QUANTD_ASSIGN_OR_RETURN(std::unique_ptr<OutputFile> file,
-                          OutputFile::Create(config.common.out, layout.total_bytes()));
-  QUANTD_RETURN_IF_ERROR(file->WriteAt(0, header));
   int64_t total_bytes = 0;
   for (const DequantizeItem& item : items) total_bytes += item.bytes_in;
-  absl::Status status;
-  {
-    Progress progress(config.common.progress, std::cerr, static_cast<int64_t>(items.size()),
-                      total_bytes);
-    std::atomic<bool> failed{false};
-    status = RunParallel(
-        LargestFirst(items), config.common.concurrency,
-        [&](size_t i) { return DequantizeOne(client, *input, layout, *file, items[i], progress, failed); },
-        &failed);
-  }
-  QUANTD_RETURN_IF_ERROR(status);
-  QUANTD_RETURN_IF_ERROR(file->Commit());
+  QUANTD_RETURN_IF_ERROR(WriteCheckpoint(
+      config.common, layout, items, total_bytes,
+      [&](OutputFile& file, DequantizeItem& item, Progress& progress,
+          const std::atomic<bool>& failed) {
+        return DequantizeOne(client, *input, layout, file, item, progress, failed);
+      }));
   PrintDequantizeTable(items, layout, absl::ToDoubleSeconds(absl::Now() - start),
                        config.common.out, out);
   return absl::OkStatus();
