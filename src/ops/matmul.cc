@@ -157,10 +157,7 @@ absl::Status CheckFinite(const std::optional<TensorView>& t, absl::string_view f
   if (!t) return absl::OkStatus();
   for (int64_t i = 0; i < t->shape[0]; ++i) {  // A checked vector.
     const double x = LoadFloatElement(t->dtype, t->data.data(), i);
-    if (!std::isfinite(static_cast<float>(x))) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, " holds ", x, " at [", i, "]: inputs must be finite"));
-    }
+    if (!std::isfinite(static_cast<float>(x))) return NonFiniteElement(*t, field, i);
   }
   return absl::OkStatus();
 }

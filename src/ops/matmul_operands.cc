@@ -9,6 +9,7 @@
 #include "formats/element_io.h"
 #include "formats/packing.h"
 #include "kernels/gemm.h"
+#include "ops/slot_statistics.h"
 #include "quantd/quantize.h"
 #include "quantd/status_macros.h"
 
@@ -204,6 +205,12 @@ absl::StatusOr<WeightOperand> PrepareWeights(const MatMulJob& job, bool direct,
   return w;
 }
 
+absl::Status NonFiniteElement(const TensorView& t, absl::string_view field, int64_t i) {
+  FirstNonFinite bad(i + 1);
+  bad.Note(i);
+  return bad.Error(FloatSource{t.dtype, t.data.data()}, absl::StrCat(field, ".data"));
+}
+
 absl::StatusOr<std::vector<int64_t>> FindOutlierColumns(const MatMulJob& job) {
   std::vector<int64_t> columns;
   const float threshold = job.options.outlier_threshold;
@@ -213,10 +220,7 @@ absl::StatusOr<std::vector<int64_t>> FindOutlierColumns(const MatMulJob& job) {
   for (int64_t m = 0; m < job.m; ++m) {
     for (int64_t k = 0; k < job.k; ++k) {
       const double x = LoadFloatElement(a.dtype, a.data.data(), m * job.k + k);
-      if (!std::isfinite(static_cast<float>(x))) {
-        return absl::InvalidArgumentError(absl::StrCat("a holds ", x, " at [", m, ", ", k,
-                                                       "]: inputs must be finite"));
-      }
+      if (!std::isfinite(static_cast<float>(x))) return NonFiniteElement(a, "a", m * job.k + k);
       if (std::fabs(x) >= threshold) outlier[k] = true;
     }
   }
@@ -265,10 +269,7 @@ absl::StatusOr<ActivationOperand> PrepareActivations(const MatMulJob& job,
     for (int64_t m = 0; m < job.m; ++m) {
       for (int64_t k = 0; k < job.k; ++k) {
         const double x = act.Value(m, k);
-        if (!std::isfinite(static_cast<float>(x))) {
-          return absl::InvalidArgumentError(absl::StrCat("a holds ", x, " at [", m, ", ", k,
-                                                         "]: inputs must be finite"));
-        }
+        if (!std::isfinite(static_cast<float>(x))) return NonFiniteElement(a, "a", m * job.k + k);
         act.floats[m * job.k + k] = static_cast<float>(x);
       }
     }

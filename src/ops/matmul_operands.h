@@ -88,6 +88,11 @@ struct ActivationOperand {
 absl::StatusOr<WeightOperand> PrepareWeights(const MatMulJob& job, bool direct,
                                              const ExecutionContext& context);
 
+// INVALID_ARGUMENT naming element i of the float tensor `t` as
+// field.data[i] and its value: the message Quantize gives a non-finite
+// input, for the inputs that matmul reads itself.
+absl::Status NonFiniteElement(const TensorView& t, absl::string_view field, int64_t i);
+
 // The columns of a float A that hold any |value| >= threshold, ascending.
 // INVALID_ARGUMENT names the first NaN or Inf.
 absl::StatusOr<std::vector<int64_t>> FindOutlierColumns(const MatMulJob& job);

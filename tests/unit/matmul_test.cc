@@ -396,6 +396,16 @@ TEST(MatMulTest, BadRequestsNameTheFieldAndTheNumbers) {
   const auto run = MatMul({an.view(), std::nullopt, b3.view(), std::nullopt}, {});
   EXPECT_EQ(run.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(run.status().message(), HasSubstr("a.data[4] = nan"));
+  // The same message where matmul reads a float input itself: the outlier
+  // search, and the bias.
+  MatMulOptions outliers;
+  outliers.outlier_threshold = 6.0f;
+  EXPECT_THAT(MatMul({an.view(), std::nullopt, b3.view(), std::nullopt}, outliers).status().message(),
+              HasSubstr("a.data[4] = nan"));
+  const OwnedTensor nan_bias = Float32Tensor({5}, {0.0f, std::nanf(""), 0.0f, 0.0f, 0.0f});
+  EXPECT_THAT(
+      MatMul({a.view(), std::nullopt, b3.view(), std::nullopt, nan_bias.view()}, {}).status().message(),
+      HasSubstr("bias.data[1] = nan"));
 }
 
 TEST(MatMulTest, EmptyDimensions) {
