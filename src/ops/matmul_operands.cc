@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "formats/element_format.h"
 #include "formats/element_io.h"
 #include "formats/packing.h"
 #include "kernels/gemm.h"
@@ -138,7 +139,6 @@ absl::StatusOr<WeightOperand> PrepareWeights(const MatMulJob& job, bool direct,
 
   const QuantParams& params = *job.inputs.b_params;
   w.b = b;
-  w.format = FindElementFormat(b.dtype);
   w.given_scales = params.scales;
   w.given_zero_points = params.zero_points;
   w.layout = job.b_layout;
@@ -167,7 +167,7 @@ absl::StatusOr<WeightOperand> PrepareWeights(const MatMulJob& job, bool direct,
       zero_shift = 8;
       break;
     case DType::kUInt4: w.kind = WeightKind::kU4; break;
-    default: w.kind = WeightKind::kF32; w.levels = kNF4Levels; w.direct = false; break;
+    default: w.kind = WeightKind::kF32; w.direct = false; break;  // NF4.
   }
   if (w.kind == WeightKind::kF32) {
     w.panel_bytes = job.k * kPanelColumns;

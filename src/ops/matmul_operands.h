@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "formats/element_format.h"
 #include "quantd/execution.h"
 #include "quantd/matmul.h"
 
@@ -52,9 +51,7 @@ struct WeightOperand {
   std::vector<double> scales;
   std::vector<double> zero_points;
   int64_t zero_group_stride = 0;
-  const float* levels = nullptr;  // NF4: the code values.
   std::vector<std::byte> quantized;  // Owns the INT8 codes of a float B.
-  const ElementFormat* format = nullptr;
   TensorView original;  // B as the request gave it.
   std::vector<float> given_scales;  // Quantized B: scales per slot, as given.
   std::vector<int32_t> given_zero_points;
