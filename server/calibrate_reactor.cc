@@ -85,14 +85,17 @@ absl::Status CalibrateReactor::Respond() {
 
 void CalibrateReactor::RunOnPool(std::function<absl::Status(const ExecutionContext&)> work,
                                  bool last) {
-  auto task = [this, work = std::move(work), last] {
-    absl::Status status = work(CallExecution(context_, pool_, max_isa_));
+  auto task = [this, work = std::move(work)] {
+    batch_status_ = work(CallExecution(context_, pool_, max_isa_));
     // The batch is observed: its bytes are not needed any more.
     request_.Clear();
-    if (!status.ok() || last) return End(status);
+  };
+  auto next = [this, last] {
+    if (!batch_status_.ok() || last) return End(batch_status_);
     StartRead(&request_);
   };
-  if (absl::Status refused = SubmitToPool(pool_, metrics_, std::move(task)); !refused.ok()) {
+  if (absl::Status refused = SubmitToPool(pool_, metrics_, std::move(task), std::move(next));
+      !refused.ok()) {
     End(refused);
   }
 }

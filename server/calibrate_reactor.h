@@ -39,6 +39,7 @@ class CalibrateReactor final : public grpc::ServerReadReactor<v1::CalibrateReque
   Isa max_isa_;
   Metrics* metrics_;
   v1::CalibrateRequest request_;
+  absl::Status batch_status_;  // Of the batch the pool observed last.
   std::optional<Calibrator> calibrator_;
   int64_t batches_ = 0;  // Batches received on this stream.
 };

@@ -13,8 +13,9 @@ ExecutionContext CallExecution(grpc::CallbackServerContext* call, KernelPool* po
   return execution;
 }
 
-absl::Status SubmitToPool(KernelPool* pool, Metrics* metrics, std::function<void()> task) {
-  if (pool->TrySubmit(std::move(task))) return absl::OkStatus();
+absl::Status SubmitToPool(KernelPool* pool, Metrics* metrics, std::function<void()> task,
+                          std::function<void()> reply) {
+  if (pool->TrySubmit(std::move(task), std::move(reply))) return absl::OkStatus();
   metrics->rejected_requests.Add({{"reason", "pool_queue_full"}}).Increment();
   return absl::ResourceExhaustedError(absl::StrCat("the kernel pool's queue is full (",
                                                    pool->pending(),

@@ -20,10 +20,14 @@ namespace quantd::server {
 // blocks, so a cancelled or expired RPC stops using CPU.
 ExecutionContext CallExecution(grpc::CallbackServerContext* call, KernelPool* pool, Isa max_isa);
 
-// Queues `task` on the pool. When the queue is full the task is dropped,
-// the refusal counted (reason pool_queue_full) and RESOURCE_EXHAUSTED
-// returned for the RPC to finish with.
-absl::Status SubmitToPool(KernelPool* pool, Metrics* metrics, std::function<void()> task);
+// Queues `task` on the pool, and `reply` to run after it once its slot is
+// free again (KernelPool::TrySubmit): a client that sends its next call as
+// soon as it has the answer is never refused for the call it just made.
+// When the queue is full both are dropped, the refusal counted (reason
+// pool_queue_full) and RESOURCE_EXHAUSTED returned for the RPC to finish
+// with.
+absl::Status SubmitToPool(KernelPool* pool, Metrics* metrics, std::function<void()> task,
+                          std::function<void()> reply);
 
 }  // namespace quantd::server
 

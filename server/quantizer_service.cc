@@ -2,6 +2,7 @@
 #include "server/quantizer_service.h"
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -34,15 +35,19 @@ grpc::ServerUnaryReactor* QuantizerService::RunOnPool(
     std::function<absl::Status(const ExecutionContext&)> work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   metrics_->inflight_requests.Increment();
-  auto task = [this, context, reactor, work = std::move(work)] {
-    absl::Status status = context->IsCancelled()
-                              ? absl::CancelledError("the client cancelled before work began")
-                              : work(CallExecution(context, pool_, max_isa_));
-    metrics_->pool_queue_depth.Set(static_cast<double>(pool_->pending() - 1));
-    metrics_->inflight_requests.Decrement();
-    reactor->Finish(ToGrpcStatus(status));
+  auto status = std::make_shared<absl::Status>();
+  auto task = [this, context, status, work = std::move(work)] {
+    *status = context->IsCancelled()
+                  ? absl::CancelledError("the client cancelled before work began")
+                  : work(CallExecution(context, pool_, max_isa_));
   };
-  if (absl::Status refused = SubmitToPool(pool_, metrics_, std::move(task)); !refused.ok()) {
+  auto reply = [this, reactor, status] {
+    metrics_->pool_queue_depth.Set(static_cast<double>(pool_->pending()));
+    metrics_->inflight_requests.Decrement();
+    reactor->Finish(ToGrpcStatus(*status));
+  };
+  if (absl::Status refused = SubmitToPool(pool_, metrics_, std::move(task), std::move(reply));
+      !refused.ok()) {
     metrics_->inflight_requests.Decrement();
     reactor->Finish(ToGrpcStatus(refused));
     return reactor;

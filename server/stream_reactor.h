@@ -81,15 +81,19 @@ class StreamReactor : public grpc::ServerBidiReactor<Request, Response> {
     this->StartRead(&request_);
   }
 
-  // Runs work_ on the pool (never on a gRPC thread), then continues.
+  // Runs work_ on the pool (never on a gRPC thread), then continues once
+  // its pool slot is free (SubmitToPool).
   void RunWork() {
     auto task = [this, work = std::move(work_)] {
-      const absl::Status s = work(CallExecution(context_, env_.pool, env_.max_isa));
-      if (!s.ok()) return End(s);
+      work_status_ = work(CallExecution(context_, env_.pool, env_.max_isa));
+    };
+    auto next = [this] {
+      if (!work_status_.ok()) return End(work_status_);
       Continue();
     };
     work_ = nullptr;
-    if (absl::Status refused = SubmitToPool(env_.pool, env_.metrics, std::move(task)); !refused.ok()) {
+    if (absl::Status refused = SubmitToPool(env_.pool, env_.metrics, std::move(task), std::move(next));
+        !refused.ok()) {
       End(refused);
     }
   }
@@ -107,6 +111,7 @@ class StreamReactor : public grpc::ServerBidiReactor<Request, Response> {
   grpc::CallbackServerContext* context_;
   StreamEnvironment env_;
   Request request_;
+  absl::Status work_status_;  // Of the work the pool ran last.
   std::deque<Response> outbox_;
   std::function<absl::Status(const ExecutionContext&)> work_;
   bool finishing_ = false;

@@ -21,9 +21,11 @@ class KernelPool {
   KernelPool(const KernelPool&) = delete;
   KernelPool& operator=(const KernelPool&) = delete;
 
-  // Runs `task` on a worker. Returns false, without running it, when
-  // max_pending tasks are already queued or running.
-  bool TrySubmit(std::function<void()> task);
+  // Runs `task` on a worker, then `then` (if given) once the task no longer
+  // counts as pending: a reply sent from `then` lets the client's next call,
+  // which may follow it at once, find the slot free. Returns false, without
+  // running either, when max_pending tasks are already queued or running.
+  bool TrySubmit(std::function<void()> task, std::function<void()> then = nullptr);
 
   // Runs fn(block, worker) for every block in [0, blocks): the calling
   // thread takes part and up to threads() pool workers help, handing out

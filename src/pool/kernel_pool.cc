@@ -43,14 +43,15 @@ KernelPool::KernelPool(int threads, int64_t max_pending)
 
 KernelPool::~KernelPool() { pool_.join(); }
 
-bool KernelPool::TrySubmit(std::function<void()> task) {
+bool KernelPool::TrySubmit(std::function<void()> task, std::function<void()> then) {
   if (pending_.fetch_add(1, std::memory_order_relaxed) >= max_pending_) {
     pending_.fetch_sub(1, std::memory_order_relaxed);
     return false;
   }
-  boost::asio::post(pool_, [this, task = std::move(task)] {
+  boost::asio::post(pool_, [this, task = std::move(task), then = std::move(then)] {
     task();
     pending_.fetch_sub(1, std::memory_order_relaxed);
+    if (then) then();
   });
   return true;
 }

@@ -43,6 +43,23 @@ TEST(KernelPoolTest, RefusesBeyondTheBoundAndRecovers) {
   EXPECT_TRUE(pool.TrySubmit([] {}));
 }
 
+TEST(KernelPoolTest, ThenRunsOnceTheTaskNoLongerCounts) {
+  // A reply sent from `then` may bring the client's next call at once: by
+  // then the finished task must have given its slot back.
+  KernelPool pool(1, 1);
+  std::atomic<int> ran{0};
+  std::atomic<int64_t> pending_in_then{-1};
+  std::atomic<bool> next_admitted{false};
+  ASSERT_TRUE(pool.TrySubmit([&] { ++ran; },
+                             [&] {
+                               pending_in_then = pool.pending();
+                               next_admitted = pool.TrySubmit([&] { ++ran; });
+                             }));
+  while (ran.load() < 2) std::this_thread::yield();
+  EXPECT_EQ(pending_in_then.load(), 0);
+  EXPECT_TRUE(next_admitted.load());
+}
+
 }  // namespace
 }  // namespace quantd
 
