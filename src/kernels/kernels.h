@@ -81,11 +81,12 @@ struct KernelTable {
   // of the first element that is not a finite float32, or -1.
   int64_t (*min_max)(FloatSource src, SlotSpan span, float* mins, float* maxs);
   // Quantizes x / scale as API.md's Mapping says and adds the error of x
-  // (exact, as double) against x' to sums. Returns -1, or the flat index of
-  // the first element that is not a finite float32 (the span's outputs and
-  // sums are then incomplete), so that with given parameters one pass both
-  // checks and quantizes. Sub-byte codes are written with their neighbours
-  // in the same byte kept.
+  // against x' to sums: the reference in double, the SIMD kernels within
+  // 2e-6 of it, with the same count, clipped count and maximum. Returns
+  // -1, or the flat index of the first element that is not a finite
+  // float32 (the span's outputs and sums are then incomplete), so that with
+  // given parameters one pass both checks and quantizes. Sub-byte codes are
+  // written with their neighbours in the same byte kept.
   int64_t (*quantize)(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums);
   // x' = level(code) * scale in float32.
   void (*dequantize)(const DequantizeArgs& args, SlotSpan span);

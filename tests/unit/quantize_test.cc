@@ -502,7 +502,8 @@ TEST(QuantizeParallelTest, EveryIsaGivesTheSameBytes) {
     ASSERT_TRUE(got.ok());
     EXPECT_EQ(got->data, expected->data) << IsaName(isa);
     EXPECT_EQ(got->dequantized, expected->dequantized) << IsaName(isa);
-    EXPECT_NEAR(got->result.error.mse, expected->result.error.mse, 1e-12 * expected->result.error.mse);
+    // The SIMD kernels sum the error in float32 before double (2e-6).
+    EXPECT_NEAR(got->result.error.mse, expected->result.error.mse, 2e-6 * expected->result.error.mse);
   }
 }
 

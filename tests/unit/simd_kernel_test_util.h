@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <ostream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -52,10 +53,12 @@ inline std::vector<std::byte> EncodeFloats(const std::vector<float>& values, DTy
   return bytes;
 }
 
-// Counts, clipped counts and maxima exactly; the sums up to the order of
-// their additions, which the SIMD kernels change. An x' beyond float32 (a
-// huge scale) makes sums infinite or NaN, whatever the order: then they
-// must be the same.
+// Counts, clipped counts and maxima exactly; the sums to the bound of the
+// SIMD kernels' float32 stage (float32 sums of 16 products per lane, then
+// double; see ErrorAccumulator): 2e-6 of a sum of squares or magnitudes,
+// and of sqrt(sum x² · sum y²) for the sum of x·y, whose terms may cancel.
+// An x' beyond float32 (a huge scale) makes sums infinite or NaN, whatever
+// the order: then they must be the same.
 inline void ExpectSumsMatch(const ErrorSums& a, const ErrorSums& b) {
   EXPECT_EQ(a.count, b.count);
   EXPECT_EQ(a.clipped, b.clipped);
@@ -64,15 +67,19 @@ inline void ExpectSumsMatch(const ErrorSums& a, const ErrorSums& b) {
   } else {
     EXPECT_EQ(a.max_abs_error, b.max_abs_error);
   }
-  for (auto [x, y] : {std::pair{a.sum_sq_x, b.sum_sq_x}, {a.sum_sq_y, b.sum_sq_y},
-                      {a.sum_xy, b.sum_xy}, {a.sum_sq_error, b.sum_sq_error},
-                      {a.sum_abs_error, b.sum_abs_error}}) {
+  constexpr double kBound = 2e-6;
+  const double xy_scale = std::sqrt(std::fabs(b.sum_sq_x) * std::fabs(b.sum_sq_y));
+  for (auto [x, y, scale] : {std::tuple{a.sum_sq_x, b.sum_sq_x, std::fabs(b.sum_sq_x)},
+                             {a.sum_sq_y, b.sum_sq_y, std::fabs(b.sum_sq_y)},
+                             {a.sum_xy, b.sum_xy, xy_scale},
+                             {a.sum_sq_error, b.sum_sq_error, std::fabs(b.sum_sq_error)},
+                             {a.sum_abs_error, b.sum_abs_error, std::fabs(b.sum_abs_error)}}) {
     if (std::isnan(x) || std::isnan(y)) {
       EXPECT_TRUE(std::isnan(x) && std::isnan(y)) << x << " " << y;
     } else if (std::isinf(x) || std::isinf(y)) {
       EXPECT_EQ(x, y);
     } else {
-      EXPECT_NEAR(x, y, 1e-12 * std::max(std::fabs(x), std::fabs(y)) + 1e-300);
+      EXPECT_NEAR(x, y, kBound * scale + 1e-300);
     }
   }
 }

@@ -12,6 +12,9 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -142,53 +145,129 @@ static_assert(offsetof(ErrorSums, sum_sq_y) == offsetof(ErrorSums, sum_sq_x) + 8
               offsetof(ErrorSums, sum_xy) == offsetof(ErrorSums, sum_sq_x) + 16 &&
               offsetof(ErrorSums, sum_sq_error) == offsetof(ErrorSums, sum_sq_x) + 24);
 
-// The error of x against x' in double, as the reference keeps it: x², y²
-// and xy are exact in double and x - y is formed as ErrorSums::Add forms
-// it; the square of the error is fused into its addition, and the order of
-// the additions differs. So the count and the maximum are exact and the
-// sums agree to rounding. Two of each accumulator (one per half vector),
-// so that consecutive additions do not wait on each other.
+// A vector of doubles per half of a float vector: two accumulators, so that
+// consecutive additions do not wait on each other.
+inline __m256d HalfToDouble(__m256 v, int half) {
+  return _mm256_cvtps_pd(half ? _mm256_extractf128_ps(v, 1) : _mm256_castps256_ps128(v));
+}
+
+struct DoubleLanes {
+  __m256d half[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
+  void Add(__m256 v) {
+    half[0] = _mm256_add_pd(half[0], HalfToDouble(v, 0));
+    half[1] = _mm256_add_pd(half[1], HalfToDouble(v, 1));
+  }
+  __m256d Sum() const { return _mm256_add_pd(half[0], half[1]); }
+};
+
+// The error of x against x' (y), in two stages, as the AVX-512 kernels
+// keep it (see there): float32 sums per lane over kErrorChunk vectors,
+// then double sums per lane; a chunk that the float32 sums cannot carry
+// (beyond float32's range, squares losing their digits, or an error that
+// may be the largest so far) is summed again in double by AddExact, as the
+// reference sums.
+constexpr int kErrorChunk = 16;
+
 struct ErrorAccumulator {
-  __m256d sq_x[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
-  __m256d sq_y[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
-  __m256d xy[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
-  __m256d sq_e[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
-  __m256d abs_e[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
-  __m256d max_e[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
+  explicit ErrorAccumulator(double max_so_far) : max_so_far(max_so_far) {}
+
   void Add(__m256 x, __m256 y) {
+    const __m256 e = _mm256_sub_ps(x, y), abs_e = _mm256_and_ps(e, AbsMask());
+    f_sq_x = _mm256_fmadd_ps(x, x, f_sq_x);
+    f_sq_y = _mm256_fmadd_ps(y, y, f_sq_y);
+    f_xy = _mm256_fmadd_ps(x, y, f_xy);
+    f_sq_e = _mm256_fmadd_ps(e, e, f_sq_e);
+    f_abs_e = _mm256_add_ps(f_abs_e, abs_e);
+    f_max_e = _mm256_max_ps(f_max_e, abs_e);
+    // The bits of every x and y or-ed together: whether a lane saw a
+    // non-zero one.
+    any_x = _mm256_or_ps(any_x, x);
+    any_y = _mm256_or_ps(any_y, y);
+  }
+
+  // Ends a chunk of Add: true when its float32 sums were added to the
+  // double ones; false when they were dropped, and the chunk's vectors
+  // must be given to AddExact.
+  bool EndChunk() {
+    const __m256 zero = _mm256_setzero_ps(), tiny = _mm256_set1_ps(0x1p-100f);
+    const auto non_finite = [](__m256 v) {
+      return _mm256_cmp_ps(_mm256_and_ps(v, AbsMask()), _mm256_set1_ps(INFINITY), _CMP_NLT_UQ);
+    };
+    // As in the AVX-512 kernels: below 2^-100 a lane's sum may have lost
+    // squares under FLT_MIN, if the lane saw a non-zero value.
+    const auto lost = [&](__m256 sum, __m256 any) {
+      return _mm256_and_ps(_mm256_cmp_ps(sum, tiny, _CMP_LT_OQ),
+                           _mm256_cmp_ps(_mm256_and_ps(any, AbsMask()), zero, _CMP_NEQ_OQ));
+    };
+    const __m256 record = _mm256_set1_ps(static_cast<float>(std::min(max_so_far, double{FLT_MAX})));
+    const __m256 raised = _mm256_mul_ps(f_max_e, _mm256_set1_ps(1.0f + 0x1p-18f));
+    const __m256 may_be_the_maximum = _mm256_and_ps(_mm256_cmp_ps(raised, record, _CMP_GE_OQ),
+                                                    _mm256_cmp_ps(f_max_e, zero, _CMP_GT_OQ));
+    const __m256 refused = _mm256_or_ps(
+        _mm256_or_ps(_mm256_or_ps(non_finite(f_sq_x), non_finite(f_sq_y)),
+                     _mm256_or_ps(non_finite(f_xy),
+                                  _mm256_or_ps(non_finite(f_sq_e), non_finite(f_abs_e)))),
+        _mm256_or_ps(_mm256_or_ps(lost(f_sq_x, any_x), lost(f_sq_y, any_y)),
+                     _mm256_or_ps(lost(f_sq_e, f_max_e), may_be_the_maximum)));
+    const bool carried = _mm256_movemask_ps(refused) == 0;
+    if (carried) {
+      sq_x.Add(f_sq_x);
+      sq_y.Add(f_sq_y);
+      xy.Add(f_xy);
+      sq_e.Add(f_sq_e);
+      abs_e.Add(f_abs_e);
+    }
+    f_sq_x = f_sq_y = f_xy = f_sq_e = f_abs_e = f_max_e = any_x = any_y = zero;
+    return carried;
+  }
+
+  void AddExact(__m256 x, __m256 y) {
     const __m256d abs_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
     for (int half = 0; half < 2; ++half) {
-      const __m256d xd = _mm256_cvtps_pd(half ? _mm256_extractf128_ps(x, 1) : _mm256_castps256_ps128(x));
-      const __m256d yd = _mm256_cvtps_pd(half ? _mm256_extractf128_ps(y, 1) : _mm256_castps256_ps128(y));
+      const __m256d xd = HalfToDouble(x, half), yd = HalfToDouble(y, half);
       const __m256d ed = _mm256_sub_pd(xd, yd);
       const __m256d ad = _mm256_and_pd(ed, abs_mask);
-      sq_x[half] = _mm256_fmadd_pd(xd, xd, sq_x[half]);
-      sq_y[half] = _mm256_fmadd_pd(yd, yd, sq_y[half]);
-      xy[half] = _mm256_fmadd_pd(xd, yd, xy[half]);
-      sq_e[half] = _mm256_fmadd_pd(ed, ed, sq_e[half]);
-      abs_e[half] = _mm256_add_pd(abs_e[half], ad);
+      sq_x.half[half] = _mm256_fmadd_pd(xd, xd, sq_x.half[half]);
+      sq_y.half[half] = _mm256_fmadd_pd(yd, yd, sq_y.half[half]);
+      xy.half[half] = _mm256_fmadd_pd(xd, yd, xy.half[half]);
+      sq_e.half[half] = _mm256_fmadd_pd(ed, ed, sq_e.half[half]);
+      abs_e.half[half] = _mm256_add_pd(abs_e.half[half], ad);
       max_e[half] = _mm256_max_pd(max_e[half], ad);
     }
   }
+
+  // Ends a chunk of AddExact: its maximum is the record the next chunks
+  // must beat.
+  void EndExactChunk() { max_so_far = std::max(max_so_far, MaxError()); }
 
   // Adds what was accumulated over `count` elements, `clipped` of them
   // clipped, to sums: the four sums of products in one vector (their
   // fields follow each other), reduced together.
   void AddTo(ErrorSums* sums, int64_t count, int64_t clipped) const {
     if (count == 0) return;
-    const __m256d x2 = _mm256_add_pd(sq_x[0], sq_x[1]), y2 = _mm256_add_pd(sq_y[0], sq_y[1]);
-    const __m256d products = _mm256_add_pd(xy[0], xy[1]), e2 = _mm256_add_pd(sq_e[0], sq_e[1]);
+    const __m256d x2 = sq_x.Sum(), y2 = sq_y.Sum(), products = xy.Sum(), e2 = sq_e.Sum();
     // [x2 0+1, y2 0+1, x2 2+3, y2 2+3] and the same for the other pair.
     const __m256d h0 = _mm256_hadd_pd(x2, y2), h1 = _mm256_hadd_pd(products, e2);
     const __m256d four = _mm256_add_pd(_mm256_permute2f128_pd(h0, h1, 0x20),
                                        _mm256_permute2f128_pd(h0, h1, 0x31));
     _mm256_storeu_pd(&sums->sum_sq_x, _mm256_add_pd(_mm256_loadu_pd(&sums->sum_sq_x), four));
-    sums->sum_abs_error += ReduceAdd(_mm256_add_pd(abs_e[0], abs_e[1]));
-    const double max_abs = ReduceMaxPd(_mm256_max_pd(max_e[0], max_e[1]));
+    sums->sum_abs_error += ReduceAdd(abs_e.Sum());
+    const double max_abs = MaxError();
     if (max_abs > sums->max_abs_error) sums->max_abs_error = max_abs;
     sums->clipped += clipped;
     sums->count += count;
   }
+
+ private:
+  static __m256 AbsMask() { return _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)); }
+  double MaxError() const { return ReduceMaxPd(_mm256_max_pd(max_e[0], max_e[1])); }
+
+  double max_so_far;
+  DoubleLanes sq_x, sq_y, xy, sq_e, abs_e;
+  __m256d max_e[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
+  __m256 f_sq_x = _mm256_setzero_ps(), f_sq_y = _mm256_setzero_ps(), f_xy = _mm256_setzero_ps();
+  __m256 f_sq_e = _mm256_setzero_ps(), f_abs_e = _mm256_setzero_ps(), f_max_e = _mm256_setzero_ps();
+  __m256 any_x = _mm256_setzero_ps(), any_y = _mm256_setzero_ps();
 };
 
 // q = clamp(round(v) + zero point, qmin, qmax) as int32, as the reference's
@@ -233,10 +312,13 @@ inline __m256i LoadNibbles(const std::byte* p, bool is_signed) {
 // element, and hands v = x * (1 / scale) and the zero points to
 // `encode(v, zp, i, &clipped)`, which stores the codes of elements
 // i..i+7, counts the lanes clipped and returns x' / scale; then stores
-// x' = level * scale and adds the error. Returns the flat index of the
-// first non-finite element, or -1. Everything the loop reads from args is
-// copied first: its stores may alias anything, and would otherwise make
-// the compiler reload each field on every step.
+// x' = level * scale and adds the error, a chunk of vectors at a time. A
+// chunk whose error the float32 sums cannot carry is quantized again with
+// the error in double: the same codes and x' are stored again, and its
+// clips are not counted twice. Returns the flat index of the first
+// non-finite element, or -1. Everything the loop reads from args is copied
+// first: its stores may alias anything, and would otherwise make the
+// compiler reload each field on every step.
 template <bool kPerElement, typename Encode>
 int64_t QuantizeBody(const QuantizeArgs& args, SlotSpan span, int64_t body, ErrorSums* sums,
                      Encode encode) {
@@ -246,17 +328,30 @@ int64_t QuantizeBody(const QuantizeArgs& args, SlotSpan span, int64_t body, Erro
   const SlotValues<kPerElement> inv_scales(args.params.inv_scales, span, 1.0f);
   const SlotValues<kPerElement> scales(args.params.scales, span, 1.0f);
   const SlotValues<kPerElement> zero_points(args.params.zero_points, span, 0.0f);
-  ErrorAccumulator acc;
-  int64_t clipped = 0;
-  for (int64_t k = 0; k < body; k += kLanes) {
+  // x' of x, the element at k, with its codes and x' stored.
+  const auto round_trip = [&](__m256 x, int64_t k, int64_t* clipped) {
     const int64_t i = span.start + k;
-    const __m256 x = Load(src_dtype, src, i);
-    if (const int bad = NonFinite(x)) return i + __builtin_ctz(bad);
-    const __m256 v = _mm256_mul_ps(x, inv_scales.At(k));
-    const __m256 level = encode(v, zero_points.At(k), i, &clipped);
+    const __m256 level = encode(_mm256_mul_ps(x, inv_scales.At(k)), zero_points.At(k), i, clipped);
     const __m256 y = _mm256_mul_ps(level, scales.At(k));
     if (deq != nullptr) Store(deq_dtype, deq, i, y);
-    acc.Add(x, y);
+    return y;
+  };
+  ErrorAccumulator acc(sums->max_abs_error);
+  int64_t clipped = 0;
+  for (int64_t chunk = 0; chunk < body; chunk += kErrorChunk * kLanes) {
+    const int64_t end = std::min(body, chunk + kErrorChunk * kLanes);
+    for (int64_t k = chunk; k < end; k += kLanes) {
+      const __m256 x = Load(src_dtype, src, span.start + k);
+      if (const int bad = NonFinite(x)) return span.start + k + __builtin_ctz(bad);
+      acc.Add(x, round_trip(x, k, &clipped));
+    }
+    if (acc.EndChunk()) continue;
+    int64_t clipped_again = 0;
+    for (int64_t k = chunk; k < end; k += kLanes) {
+      const __m256 x = Load(src_dtype, src, span.start + k);
+      acc.AddExact(x, round_trip(x, k, &clipped_again));
+    }
+    acc.EndExactChunk();
   }
   acc.AddTo(sums, body, clipped);
   return -1;

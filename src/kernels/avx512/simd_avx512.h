@@ -12,6 +12,8 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cfloat>
 #include <cstddef>
 #include <cstdint>
 
@@ -114,61 +116,143 @@ static_assert(offsetof(ErrorSums, sum_sq_y) == offsetof(ErrorSums, sum_sq_x) + 8
               offsetof(ErrorSums, sum_xy) == offsetof(ErrorSums, sum_sq_x) + 16 &&
               offsetof(ErrorSums, sum_sq_error) == offsetof(ErrorSums, sum_sq_x) + 24);
 
-// The error of x against x' in double, as the reference keeps it: x², y²
-// and xy are exact in double and x - y is formed as ErrorSums::Add forms
-// it; the square of the error is fused into its addition, and the order of
-// the additions differs. So the count and the maximum are exact and the
-// sums agree to rounding. Two of each accumulator (one per half vector),
-// so that consecutive additions do not wait on each other.
+// A vector of doubles per half of a float vector: two accumulators, so that
+// consecutive additions do not wait on each other.
+inline __m512d HalfToDouble(__m512 v, int half) {
+  return _mm512_cvtps_pd(half ? _mm512_extractf32x8_ps(v, 1) : _mm512_castps512_ps256(v));
+}
+
+struct DoubleLanes {
+  __m512d half[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+  void Add(__m512 v) {
+    half[0] = _mm512_add_pd(half[0], HalfToDouble(v, 0));
+    half[1] = _mm512_add_pd(half[1], HalfToDouble(v, 1));
+  }
+  // The two halves added and folded to 4 lanes.
+  __m256d Quarter() const {
+    const __m512d s = _mm512_add_pd(half[0], half[1]);
+    return _mm256_add_pd(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1));
+  }
+};
+
+// The error of x against x' (y), in two stages. Each vector goes into
+// float32 sums per lane (x², y², xy, e², |e|, and the largest |e|, |x| and
+// |y|); after kErrorChunk vectors, EndChunk adds them to double sums per
+// lane. A float32 sum of kErrorChunk products of floats is within about
+// 1e-6 of the exact one (the reference sums in double), and half the
+// vector width of double arithmetic is what made the quantize pass
+// compute-bound. EndChunk refuses a chunk that the float32 sums cannot
+// carry: a sum beyond float32's range, squares small enough to lose their
+// digits, or an error within float rounding of the largest one so far —
+// the maximum is kept exact, as the reference keeps it. The caller then
+// gives the chunk's vectors to AddExact, which sums in double as the
+// reference does (x², y² and xy exact, e = x - y formed in double).
+constexpr int kErrorChunk = 16;
+
 struct ErrorAccumulator {
-  __m512d sq_x[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
-  __m512d sq_y[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
-  __m512d xy[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
-  __m512d sq_e[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
-  __m512d abs_e[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
-  __m512d max_e[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+  explicit ErrorAccumulator(double max_so_far) : max_so_far(max_so_far) {}
+
   void Add(__m512 x, __m512 y) {
+    const __m512 e = _mm512_sub_ps(x, y), abs_e = _mm512_abs_ps(e);
+    f_sq_x = _mm512_fmadd_ps(x, x, f_sq_x);
+    f_sq_y = _mm512_fmadd_ps(y, y, f_sq_y);
+    f_xy = _mm512_fmadd_ps(x, y, f_xy);
+    f_sq_e = _mm512_fmadd_ps(e, e, f_sq_e);
+    f_abs_e = _mm512_add_ps(f_abs_e, abs_e);
+    f_max_e = _mm512_max_ps(f_max_e, abs_e);
+    // The bits of every x and y or-ed together: whether a lane saw a
+    // non-zero one (vrangeps, the larger magnitude, costs more here).
+    any_x = _mm512_or_ps(any_x, x);
+    any_y = _mm512_or_ps(any_y, y);
+  }
+
+  // Ends a chunk of Add: true when its float32 sums were added to the
+  // double ones; false when they were dropped, and the chunk's vectors
+  // must be given to AddExact.
+  bool EndChunk() {
+    // Below 2^-100 a lane's sum may hold squares under FLT_MIN, rounded to
+    // the subnormal grid or to zero; above it, such squares change the sum
+    // by less than 2^-46 of itself.
+    const __m512 tiny = _mm512_set1_ps(0x1p-100f), zero = _mm512_setzero_ps();
+    const auto lost = [&](__m512 sum, __m512 any) {
+      const __mmask16 non_zero =
+          _mm512_test_epi32_mask(_mm512_castps_si512(any), _mm512_set1_epi32(0x7fffffff));
+      return _mm512_cmp_ps_mask(sum, tiny, _CMP_LT_OQ) & non_zero;
+    };
+    // m >= M (the exact maxima) implies float(m) (1 + 2^-18) >= float(M),
+    // rounding included.
+    const __m512 record = _mm512_set1_ps(static_cast<float>(std::min(max_so_far, double{FLT_MAX})));
+    const __m512 raised = _mm512_mul_ps(f_max_e, _mm512_set1_ps(1.0f + 0x1p-18f));
+    const __mmask16 may_be_the_maximum = _mm512_cmp_ps_mask(raised, record, _CMP_GE_OQ) &
+                                         _mm512_cmp_ps_mask(f_max_e, zero, _CMP_GT_OQ);
+    const __mmask16 beyond_float = NonFinite(f_sq_x) | NonFinite(f_sq_y) | NonFinite(f_xy) |
+                                   NonFinite(f_sq_e) | NonFinite(f_abs_e);
+    const bool carried = (beyond_float | lost(f_sq_x, any_x) | lost(f_sq_y, any_y) |
+                          lost(f_sq_e, f_max_e) | may_be_the_maximum) == 0;
+    if (carried) {
+      sq_x.Add(f_sq_x);
+      sq_y.Add(f_sq_y);
+      xy.Add(f_xy);
+      sq_e.Add(f_sq_e);
+      abs_e.Add(f_abs_e);
+    }
+    f_sq_x = f_sq_y = f_xy = f_sq_e = f_abs_e = f_max_e = any_x = any_y = zero;
+    return carried;
+  }
+
+  void AddExact(__m512 x, __m512 y) {
     for (int half = 0; half < 2; ++half) {
-      const __m512d xd = _mm512_cvtps_pd(half ? _mm512_extractf32x8_ps(x, 1) : _mm512_castps512_ps256(x));
-      const __m512d yd = _mm512_cvtps_pd(half ? _mm512_extractf32x8_ps(y, 1) : _mm512_castps512_ps256(y));
+      const __m512d xd = HalfToDouble(x, half), yd = HalfToDouble(y, half);
       const __m512d ed = _mm512_sub_pd(xd, yd);
       const __m512d ad = _mm512_abs_pd(ed);
-      sq_x[half] = _mm512_fmadd_pd(xd, xd, sq_x[half]);
-      sq_y[half] = _mm512_fmadd_pd(yd, yd, sq_y[half]);
-      xy[half] = _mm512_fmadd_pd(xd, yd, xy[half]);
-      sq_e[half] = _mm512_fmadd_pd(ed, ed, sq_e[half]);
-      abs_e[half] = _mm512_add_pd(abs_e[half], ad);
+      sq_x.half[half] = _mm512_fmadd_pd(xd, xd, sq_x.half[half]);
+      sq_y.half[half] = _mm512_fmadd_pd(yd, yd, sq_y.half[half]);
+      xy.half[half] = _mm512_fmadd_pd(xd, yd, xy.half[half]);
+      sq_e.half[half] = _mm512_fmadd_pd(ed, ed, sq_e.half[half]);
+      abs_e.half[half] = _mm512_add_pd(abs_e.half[half], ad);
       max_e[half] = _mm512_max_pd(max_e[half], ad);
     }
   }
+
+  // Ends a chunk of AddExact: its maximum is the record the next chunks
+  // must beat.
+  void EndExactChunk() { max_so_far = std::max(max_so_far, MaxError()); }
 
   // Adds what was accumulated over `count` elements, `clipped` of them
   // clipped, to sums: the four sums of products in one vector (their
   // fields follow each other), reduced together.
   void AddTo(ErrorSums* sums, int64_t count, int64_t clipped) const {
     if (count == 0) return;
-    const auto quarter = [](__m512d a, __m512d b) {  // a + b, folded to 4 lanes.
-      const __m512d s = _mm512_add_pd(a, b);
-      return _mm256_add_pd(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1));
-    };
-    const __m256d x2 = quarter(sq_x[0], sq_x[1]), y2 = quarter(sq_y[0], sq_y[1]);
-    const __m256d products = quarter(xy[0], xy[1]), e2 = quarter(sq_e[0], sq_e[1]);
+    const __m256d x2 = sq_x.Quarter(), y2 = sq_y.Quarter();
+    const __m256d products = xy.Quarter(), e2 = sq_e.Quarter();
     // [x2 0+1, y2 0+1, x2 2+3, y2 2+3] and the same for the other pair.
     const __m256d h0 = _mm256_hadd_pd(x2, y2), h1 = _mm256_hadd_pd(products, e2);
     const __m256d four = _mm256_add_pd(_mm256_permute2f128_pd(h0, h1, 0x20),
                                        _mm256_permute2f128_pd(h0, h1, 0x31));
     _mm256_storeu_pd(&sums->sum_sq_x, _mm256_add_pd(_mm256_loadu_pd(&sums->sum_sq_x), four));
-    const __m256d abs4 = quarter(abs_e[0], abs_e[1]);
+    const __m256d abs4 = abs_e.Quarter();
     __m128d a = _mm_add_pd(_mm256_castpd256_pd128(abs4), _mm256_extractf128_pd(abs4, 1));
     sums->sum_abs_error += _mm_cvtsd_f64(_mm_add_sd(a, _mm_unpackhi_pd(a, a)));
-    const __m512d m8 = _mm512_max_pd(max_e[0], max_e[1]);
-    const __m256d m4 = _mm256_max_pd(_mm512_castpd512_pd256(m8), _mm512_extractf64x4_pd(m8, 1));
-    __m128d m = _mm_max_pd(_mm256_castpd256_pd128(m4), _mm256_extractf128_pd(m4, 1));
-    const double max_abs = _mm_cvtsd_f64(_mm_max_sd(m, _mm_unpackhi_pd(m, m)));
+    const double max_abs = MaxError();
     if (max_abs > sums->max_abs_error) sums->max_abs_error = max_abs;
     sums->clipped += clipped;
     sums->count += count;
   }
+
+ private:
+  double MaxError() const {
+    const __m512d m8 = _mm512_max_pd(max_e[0], max_e[1]);
+    const __m256d m4 = _mm256_max_pd(_mm512_castpd512_pd256(m8), _mm512_extractf64x4_pd(m8, 1));
+    const __m128d m = _mm_max_pd(_mm256_castpd256_pd128(m4), _mm256_extractf128_pd(m4, 1));
+    return _mm_cvtsd_f64(_mm_max_sd(m, _mm_unpackhi_pd(m, m)));
+  }
+
+  double max_so_far;
+  DoubleLanes sq_x, sq_y, xy, sq_e, abs_e;
+  __m512d max_e[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+  __m512 f_sq_x = _mm512_setzero_ps(), f_sq_y = _mm512_setzero_ps(), f_xy = _mm512_setzero_ps();
+  __m512 f_sq_e = _mm512_setzero_ps(), f_abs_e = _mm512_setzero_ps(), f_max_e = _mm512_setzero_ps();
+  __m512 any_x = _mm512_setzero_ps(), any_y = _mm512_setzero_ps();
 };
 
 // q = clamp(round(v) + zero point, qmin, qmax) as int32, as the reference's
@@ -208,10 +292,13 @@ inline __m512i LoadNibbles(const std::byte* p, bool is_signed) {
 // element, and hands v = x * (1 / scale) and the zero points to
 // `encode(v, zp, i, &clipped)`, which stores the codes of elements
 // i..i+15, counts the lanes clipped and returns x' / scale; then stores
-// x' = level * scale and adds the error. Returns the flat index of the
-// first non-finite element, or -1. Everything the loop reads from args is
-// copied first: its stores may alias anything, and would otherwise make
-// the compiler reload each field on every step.
+// x' = level * scale and adds the error, a chunk of vectors at a time. A
+// chunk whose error the float32 sums cannot carry is quantized again with
+// the error in double: the same codes and x' are stored again, and its
+// clips are not counted twice. Returns the flat index of the first
+// non-finite element, or -1. Everything the loop reads from args is copied
+// first: its stores may alias anything, and would otherwise make the
+// compiler reload each field on every step.
 template <bool kPerElement, typename Encode>
 int64_t QuantizeBody(const QuantizeArgs& args, SlotSpan span, int64_t body, ErrorSums* sums,
                      Encode encode) {
@@ -221,17 +308,30 @@ int64_t QuantizeBody(const QuantizeArgs& args, SlotSpan span, int64_t body, Erro
   const SlotValues<kPerElement> inv_scales(args.params.inv_scales, span, 1.0f);
   const SlotValues<kPerElement> scales(args.params.scales, span, 1.0f);
   const SlotValues<kPerElement> zero_points(args.params.zero_points, span, 0.0f);
-  ErrorAccumulator acc;
-  int64_t clipped = 0;
-  for (int64_t k = 0; k < body; k += kLanes) {
+  // x' of x, the element at k, with its codes and x' stored.
+  const auto round_trip = [&](__m512 x, int64_t k, int64_t* clipped) {
     const int64_t i = span.start + k;
-    const __m512 x = Load(src_dtype, src, i);
-    if (const __mmask16 bad = NonFinite(x)) return i + __builtin_ctz(bad);
-    const __m512 v = _mm512_mul_ps(x, inv_scales.At(k));
-    const __m512 level = encode(v, zero_points.At(k), i, &clipped);
+    const __m512 level = encode(_mm512_mul_ps(x, inv_scales.At(k)), zero_points.At(k), i, clipped);
     const __m512 y = _mm512_mul_ps(level, scales.At(k));
     if (deq != nullptr) Store(deq_dtype, deq, i, y);
-    acc.Add(x, y);
+    return y;
+  };
+  ErrorAccumulator acc(sums->max_abs_error);
+  int64_t clipped = 0;
+  for (int64_t chunk = 0; chunk < body; chunk += kErrorChunk * kLanes) {
+    const int64_t end = std::min(body, chunk + kErrorChunk * kLanes);
+    for (int64_t k = chunk; k < end; k += kLanes) {
+      const __m512 x = Load(src_dtype, src, span.start + k);
+      if (const __mmask16 bad = NonFinite(x)) return span.start + k + __builtin_ctz(bad);
+      acc.Add(x, round_trip(x, k, &clipped));
+    }
+    if (acc.EndChunk()) continue;
+    int64_t clipped_again = 0;
+    for (int64_t k = chunk; k < end; k += kLanes) {
+      const __m512 x = Load(src_dtype, src, span.start + k);
+      acc.AddExact(x, round_trip(x, k, &clipped_again));
+    }
+    acc.EndExactChunk();
   }
   acc.AddTo(sums, body, clipped);
   return -1;
