@@ -27,12 +27,16 @@ struct FloatSource {
 
 // A run of `count` consecutive elements from flat index `start`. With
 // stride 0 they all belong to parameter slot `slot`; with stride 1 element
-// k belongs to slot `slot + k`.
+// k belongs to slot `slot + k`. With group > 0 (stride 0, quantize only:
+// ForEachQuantizeSpan in slot_spans.h) the span is a run of whole groups:
+// element k belongs to slot `slot + k / group`, and count is a multiple of
+// group, itself a multiple of 16.
 struct SlotSpan {
   int64_t start = 0;
   int64_t count = 0;
   int64_t slot = 0;
   int64_t stride = 0;
+  int64_t group = 0;
 };
 
 // Per-slot parameters, indexed by slot.
@@ -92,7 +96,8 @@ struct KernelTable {
   void (*dequantize)(const DequantizeArgs& args, SlotSpan span);
 };
 
-// The part of `span` after its first `done` elements.
+// The part of `span` after its first `done` elements (whole groups, in a
+// run of groups).
 SlotSpan SpanTail(SlotSpan span, int64_t done);
 
 // The scalar reference: the readable statement of the math and the oracle

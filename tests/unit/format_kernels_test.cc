@@ -91,7 +91,7 @@ const Nf4Tables& Nf4() {
 
 // One quantize call: x holds the elements at flat indices start.. of the
 // span; slot k * stride of the span uses scales[k * stride] (and
-// zero_points, when given).
+// zero_points, when given), or in a run of groups scales[k / group].
 struct QuantizeCase {
   DType format = DType::kFloat8E4M3FN;
   DType src_dtype = DType::kFloat32;
@@ -99,6 +99,7 @@ struct QuantizeCase {
   std::vector<float> x;
   int64_t start = 0;
   int stride = 0;
+  int64_t group = 0;  // > 0: a run of groups (SlotSpan::group), stride 0.
   std::vector<float> scales;
   std::vector<float> zero_points;
   float qmin = 0, qmax = 0;
@@ -132,7 +133,7 @@ void ExpectQuantizeMatches(const KernelTable& simd, const QuantizeCase& c, std::
   args.qmin = c.qmin;
   args.qmax = c.qmax;
   args.rounding = c.rounding;
-  const SlotSpan span{c.start, n, 0, c.stride};
+  const SlotSpan span{c.start, n, 0, c.stride, c.group};
 
   const std::vector<std::byte> codes = RandomBytes(rng, (total * format->bits + 7) / 8 + 2);
   const std::vector<std::byte> deq = RandomBytes(rng, total * DTypeBits(c.src_dtype) / 8 + 2);
@@ -562,6 +563,58 @@ TEST_P(FormatKernelsTest, Nf4QuantizeMatchesReference) {
             }
             SCOPED_TRACE(::testing::Message() << DTypeName(src_dtype) << " kind " << kind << " n " << n
                                               << " start " << start << " stride " << stride);
+            ExpectQuantizeMatches(simd(), c, rng);
+          }
+        }
+      }
+    }
+  }
+}
+
+// A run of groups (SlotSpan::group) gives the codes, x' and error of its
+// groups one by one (the reference quantizes it so): every SIMD format
+// family, groups of 16 to 128, scales that change from group to group, a
+// group of huge values (squares beyond float32, summed again in double)
+// and one of zeros, on both parities of a run's start in the buffer.
+TEST_P(FormatKernelsTest, RunsOfGroupsMatchTheGroupsOneByOne) {
+  std::mt19937 rng(33);
+  struct Target {
+    DType dtype;
+    float qmin, qmax;
+    bool zero_points;
+  };
+  const Target targets[] = {{DType::kInt8, -127, 127, false},  {DType::kUInt8, 0, 255, true},
+                            {DType::kInt4, -8, 7, true},       {DType::kUInt4, 0, 15, true},
+                            {DType::kNF4, 0, 15, false},       {DType::kFloat8E4M3FN, 0, 0, false},
+                            {DType::kFloat8E5M2, 0, 0, false}, {DType::kBFloat16, 0, 0, false}};
+  for (const Target& target : targets) {
+    for (int64_t group : {16, 48, 128}) {
+      for (int64_t groups : {1, 3, 9}) {
+        for (int64_t start : {0, 32}) {
+          for (Rounding rounding : {Rounding::kHalfToEven, Rounding::kFloor}) {
+            if (target.dtype == DType::kNF4 && rounding != Rounding::kHalfToEven) continue;
+            QuantizeCase c;
+            c.format = target.dtype;
+            c.rounding = rounding;
+            c.start = start;
+            c.group = group;
+            c.qmin = target.qmin;
+            c.qmax = target.qmax;
+            c.offset = static_cast<int>(groups % 4);
+            c.dequantized = groups != 3;
+            for (int64_t g = 0; g < groups; ++g) {
+              const float scale =
+                  std::ldexp(1.0f + 0.37f * static_cast<float>(g), static_cast<int>(g % 5) - 2);
+              c.scales.push_back(scale);
+              if (target.zero_points) c.zero_points.push_back(c.qmin + static_cast<float>(g % 5));
+              for (int64_t k = 0; k < group; ++k) {
+                const float x = std::normal_distribution<float>(0.0f, 6.0f)(rng) * scale;
+                c.x.push_back(g == 4 ? x * 1e25f : g == 7 ? 0.0f : x);
+              }
+            }
+            SCOPED_TRACE(::testing::Message()
+                         << DTypeName(target.dtype) << " group " << group << " groups " << groups
+                         << " start " << start << " rounding " << RoundingName(rounding));
             ExpectQuantizeMatches(simd(), c, rng);
           }
         }

@@ -94,29 +94,47 @@ inline __m256 Round(__m256 v, Rounding rounding) {
 
 // SpanTail(span, done), here so that it inlines: the loops below take it
 // once or twice per span, and spans can be as short as a group.
+// In a run of groups, `done` counts whole groups.
 inline SlotSpan After(SlotSpan span, int64_t done) {
-  return SlotSpan{span.start + done, span.count - done, span.slot + done * span.stride, span.stride};
+  const int64_t slot = span.group > 0 ? span.slot + done / span.group : span.slot + done * span.stride;
+  return SlotSpan{span.start + done, span.count - done, slot, span.stride, span.group};
 }
 
-// A slot parameter over a span's loop: for stride 0 (kPerElement false)
-// one broadcast made before the loop, for stride 1 the 8 values of
-// elements k..k+7; `absent` where the parameter is not given.
-template <bool kPerElement>
+// How a span's elements map to parameter slots (SlotSpan): all to one,
+// one each (stride 1), or a run of groups (SlotSpan::group).
+enum class Slots { kOne, kPerElement, kPerGroup };
+
+// A slot parameter over a span's loop: for kOne one broadcast made before
+// the loop, for kPerElement the 8 values of elements k..k+7, for a
+// run of groups a broadcast made again when k enters another group (k only
+// moves forward, except back to a chunk's start); `absent` where the
+// parameter is not given.
+template <Slots kSlots>
 class SlotValues {
  public:
   SlotValues(const float* values, SlotSpan span, float absent)
       : values_(values == nullptr ? nullptr : values + span.slot),
-        constant_(_mm256_set1_ps(values == nullptr || kPerElement ? absent : values[span.slot])) {}
+        group_(span.group),
+        constant_(_mm256_set1_ps(values == nullptr || kSlots == Slots::kPerElement ? absent
+                                                                               : values[span.slot])) {}
 
-  __m256 At(int64_t k) const {
-    if constexpr (kPerElement) {
+  __m256 At(int64_t k) {
+    if constexpr (kSlots == Slots::kPerElement) {
       if (values_ != nullptr) return _mm256_loadu_ps(values_ + k);
+    }
+    if constexpr (kSlots == Slots::kPerGroup) {
+      if (values_ != nullptr && (k < group_start_ || k >= group_start_ + group_)) {
+        group_start_ = k / group_ * group_;
+        constant_ = _mm256_set1_ps(values_[k / group_]);
+      }
     }
     return constant_;
   }
 
  private:
   const float* values_;
+  int64_t group_;
+  int64_t group_start_ = 0;
   __m256 constant_;
 };
 
@@ -319,15 +337,15 @@ inline __m256i LoadNibbles(const std::byte* p, bool is_signed) {
 // non-finite element, or -1. Everything the loop reads from args is copied
 // first: its stores may alias anything, and would otherwise make the
 // compiler reload each field on every step.
-template <bool kPerElement, typename Encode>
+template <Slots kSlots, typename Encode>
 int64_t QuantizeBody(const QuantizeArgs& args, SlotSpan span, int64_t body, ErrorSums* sums,
                      Encode encode) {
   const DType src_dtype = args.src.dtype, deq_dtype = args.deq_dtype;
   const std::byte* const src = args.src.data;
   std::byte* const deq = args.deq;
-  const SlotValues<kPerElement> inv_scales(args.params.inv_scales, span, 1.0f);
-  const SlotValues<kPerElement> scales(args.params.scales, span, 1.0f);
-  const SlotValues<kPerElement> zero_points(args.params.zero_points, span, 0.0f);
+  SlotValues<kSlots> inv_scales(args.params.inv_scales, span, 1.0f);
+  SlotValues<kSlots> scales(args.params.scales, span, 1.0f);
+  SlotValues<kSlots> zero_points(args.params.zero_points, span, 0.0f);
   // x' of x, the element at k, with its codes and x' stored.
   const auto round_trip = [&](__m256 x, int64_t k, int64_t* clipped) {
     const int64_t i = span.start + k;
@@ -369,8 +387,10 @@ inline int64_t QuantizeRest(const QuantizeArgs& args, SlotSpan span, int64_t don
 template <typename Encode>
 int64_t QuantizeSpan(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums, Encode encode) {
   const int64_t body = span.count / kLanes * kLanes;
-  const int64_t bad = span.stride == 0 ? QuantizeBody<false>(args, span, body, sums, encode)
-                                       : QuantizeBody<true>(args, span, body, sums, encode);
+  // A run of groups holds whole vectors only.
+  if (span.group > 0) return QuantizeBody<Slots::kPerGroup>(args, span, span.count, sums, encode);
+  const int64_t bad = span.stride == 0 ? QuantizeBody<Slots::kOne>(args, span, body, sums, encode)
+                                       : QuantizeBody<Slots::kPerElement>(args, span, body, sums, encode);
   if (bad >= 0) return bad;
   return QuantizeRest(args, span, body, sums);
 }
@@ -387,6 +407,10 @@ template <typename Encode>
 int64_t QuantizeNibbleSpan(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums,
                            Encode encode) {
   const int64_t head = OddHead(span);
+  // A run of groups starts a group, at an even index in practice (groups
+  // of a multiple of 16, slices at multiples of kSliceAlignment); one that
+  // did not would have no place for a head: the reference takes it whole.
+  if (span.group > 0 && head > 0) return KernelsReference().quantize(args, span, sums);
   if (head > 0) {
     const int64_t bad = KernelsReference().quantize(
         args, SlotSpan{span.start, head, span.slot, span.stride}, sums);
@@ -398,12 +422,12 @@ int64_t QuantizeNibbleSpan(const QuantizeArgs& args, SlotSpan span, ErrorSums* s
 // The dequantizing loop over the span's first `body` elements:
 // `decode(i, zp)` returns x' / scale of elements i..i+7. Reads nothing of
 // args inside the loop, as QuantizeBody.
-template <bool kPerElement, typename Decode>
+template <Slots kSlots, typename Decode>
 void DequantizeBody(const DequantizeArgs& args, SlotSpan span, int64_t body, Decode decode) {
   const DType dst_dtype = args.dst_dtype;
   std::byte* const dst = args.dst;
-  const SlotValues<kPerElement> scales(args.params.scales, span, 1.0f);
-  const SlotValues<kPerElement> zero_points(args.params.zero_points, span, 0.0f);
+  SlotValues<kSlots> scales(args.params.scales, span, 1.0f);
+  SlotValues<kSlots> zero_points(args.params.zero_points, span, 0.0f);
   for (int64_t k = 0; k < body; k += kLanes) {
     const int64_t i = span.start + k;
     Store(dst_dtype, dst, i, _mm256_mul_ps(decode(i, zero_points.At(k)), scales.At(k)));
@@ -415,9 +439,9 @@ template <typename Decode>
 void DequantizeSpan(const DequantizeArgs& args, SlotSpan span, Decode decode) {
   const int64_t body = span.count / kLanes * kLanes;
   if (span.stride == 0) {
-    DequantizeBody<false>(args, span, body, decode);
+    DequantizeBody<Slots::kOne>(args, span, body, decode);
   } else {
-    DequantizeBody<true>(args, span, body, decode);
+    DequantizeBody<Slots::kPerElement>(args, span, body, decode);
   }
   if (body < span.count) KernelsReference().dequantize(args, After(span, body));
 }

@@ -38,6 +38,13 @@ SlotQuantizer QuantizerOf(const QuantizeArgs& args, int64_t c) {
 }
 
 int64_t Quantize(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
+  if (span.group > 0) {  // One group at a time.
+    for (int64_t g = 0; g < span.count / span.group; ++g) {
+      const SlotSpan one{span.start + g * span.group, span.group, span.slot + g};
+      if (const int64_t bad = Quantize(args, one, sums); bad >= 0) return bad;
+    }
+    return -1;
+  }
   const bool stochastic = args.rounding == Rounding::kStochastic;
   for (int64_t k = 0; k < span.count; ++k) {
     const int64_t i = span.start + k;
@@ -72,8 +79,8 @@ void Dequantize(const DequantizeArgs& args, SlotSpan span) {
 }  // namespace
 
 SlotSpan SpanTail(SlotSpan span, int64_t done) {
-  return SlotSpan{span.start + done, span.count - done, span.slot + done * span.stride,
-                  span.stride};
+  const int64_t slot = span.group > 0 ? span.slot + done / span.group : span.slot + done * span.stride;
+  return SlotSpan{span.start + done, span.count - done, slot, span.stride, span.group};
 }
 
 const KernelTable& KernelsReference() {
