@@ -27,8 +27,8 @@ struct FloatSource {
 
 // A run of `count` consecutive elements from flat index `start`. With
 // stride 0 they all belong to parameter slot `slot`; with stride 1 element
-// k belongs to slot `slot + k`. With group > 0 (stride 0, quantize only:
-// ForEachQuantizeSpan in slot_spans.h) the span is a run of whole groups:
+// k belongs to slot `slot + k`. With group > 0 (stride 0; quantize and
+// dequantize: ForEachKernelSpan in slot_spans.h) a run of whole groups:
 // element k belongs to slot `slot + k / group`, and count is a multiple of
 // group, itself a multiple of 16.
 struct SlotSpan {

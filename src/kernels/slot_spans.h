@@ -69,14 +69,14 @@ void ForEachSlotSpan(const SlotLayout& layout, int64_t begin, int64_t end, Fn fn
   }
 }
 
-// As ForEachSlotSpan, for the quantize kernels: where groups lie along the
-// last axis, none is short and their size is a multiple of 16, the whole
+// As ForEachSlotSpan, for the quantize and dequantize kernels: where
+// groups lie along the last axis, none is short and their size is a multiple of 16, the whole
 // groups in [begin, end) come as one span of SlotSpan::group, so that a
 // kernel keeps its loop and its error sums across groups instead of
 // starting over for each (a group of 128 elements is over in about 30 ns).
 // The partial groups at either end come alone.
 template <typename Fn>
-void ForEachQuantizeSpan(const SlotLayout& layout, int64_t begin, int64_t end, Fn fn) {
+void ForEachKernelSpan(const SlotLayout& layout, int64_t begin, int64_t end, Fn fn) {
   const int64_t g = layout.group_size;
   const bool runs = g > 0 && g % 16 == 0 && layout.inner == 1 && layout.slots() > 1 &&
                     layout.axis_len % g == 0;

@@ -92,7 +92,7 @@ absl::Status DequantizeRange(const DequantizeJob& job, int64_t first, int64_t co
   return RunBlocks(context, blocks, [&](int64_t b, int) {
     const int64_t begin = std::max(first, (first_block + b) * kBlockElements);
     const int64_t end = std::min(first + count, (first_block + b + 1) * kBlockElements);
-    ForEachSlotSpan(job.layout, begin, end, [&](SlotSpan span) {
+    ForEachKernelSpan(job.layout, begin, end, [&](SlotSpan span) {
       span.start -= first;  // The kernels index the slice's own bytes.
       kernels.dequantize(args, span);
       return true;

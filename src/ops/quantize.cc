@@ -290,7 +290,7 @@ absl::Status QuantizeRange(const QuantizeJob& job, const QuantParams& params, in
   QUANTD_RETURN_IF_ERROR(RunBlocks(context, blocks, [&](int64_t b, int) {
     const int64_t begin = std::max(first, (first_block + b) * kBlockElements);
     const int64_t end = std::min(first + count, (first_block + b + 1) * kBlockElements);
-    ForEachQuantizeSpan(job.layout, begin, end, [&](SlotSpan span) {
+    ForEachKernelSpan(job.layout, begin, end, [&](SlotSpan span) {
       span.start -= first;  // The kernels index the slice's own bytes.
       const int64_t index = kernels.quantize(args, span, &block_sums[b]);
       if (index >= 0) bad.Note(index);

@@ -161,6 +161,7 @@ struct DequantizeCase {
   int64_t start = 0;
   int64_t count = 0;
   int stride = 0;
+  int64_t group = 0;  // > 0: a run of groups (SlotSpan::group), stride 0.
   std::vector<float> scales;
   std::vector<float> zero_points;
 };
@@ -179,7 +180,7 @@ void ExpectDequantizeMatches(const KernelTable& simd, const DequantizeCase& c, s
   if (c.format == DType::kNF4) args.params.levels = kNF4Levels;
   const std::vector<std::byte> out = RandomBytes(rng, total * DTypeBits(c.dst_dtype) / 8 + 3);
   std::vector<std::byte> out_ref = out, out_simd = out;
-  const SlotSpan span{c.start, c.count, 0, c.stride};
+  const SlotSpan span{c.start, c.count, 0, c.stride, c.group};
   args.dst = out_ref.data() + 1;
   KernelsReference().dequantize(args, span);
   args.dst = out_simd.data() + 1;
@@ -616,6 +617,42 @@ TEST_P(FormatKernelsTest, RunsOfGroupsMatchTheGroupsOneByOne) {
                          << DTypeName(target.dtype) << " group " << group << " groups " << groups
                          << " start " << start << " rounding " << RoundingName(rounding));
             ExpectQuantizeMatches(simd(), c, rng);
+          }
+        }
+      }
+    }
+  }
+}
+
+// The same for dequantize: a run of groups decodes as its groups one by one.
+TEST_P(FormatKernelsTest, RunsOfGroupsDequantizeAsTheGroupsOneByOne) {
+  std::mt19937 rng(34);
+  for (DType dtype : {DType::kInt8, DType::kUInt8, DType::kInt4, DType::kUInt4, DType::kNF4,
+                      DType::kFloat8E4M3FN, DType::kFloat8E5M2}) {
+    for (DType dst_dtype : kFloatInputs) {
+      for (int64_t group : {16, 48, 128}) {
+        for (int64_t groups : {1, 5}) {
+          for (int64_t start : {0, 32}) {
+            DequantizeCase c;
+            c.format = dtype;
+            c.dst_dtype = dst_dtype;
+            c.start = start;
+            c.count = group * groups;
+            c.group = group;
+            c.codes = RandomBytes(rng, (start + c.count) * FindElementFormat(dtype)->bits / 8 + 1);
+            for (int64_t g = 0; g < groups; ++g) {
+              c.scales.push_back(
+                  std::ldexp(1.0f + 0.37f * static_cast<float>(g), static_cast<int>(g) - 2));
+              const bool integer = dtype == DType::kInt8 || dtype == DType::kUInt8 ||
+                                   dtype == DType::kInt4 || dtype == DType::kUInt4;
+              if (integer && groups > 1) {
+                c.zero_points.push_back(static_cast<float>(g % 5));
+              }
+            }
+            SCOPED_TRACE(::testing::Message() << DTypeName(dtype) << "->" << DTypeName(dst_dtype)
+                                              << " group " << group << " groups " << groups
+                                              << " start " << start);
+            ExpectDequantizeMatches(simd(), c, rng);
           }
         }
       }

@@ -1,5 +1,5 @@
 // ForEachSlotSpan gives SlotSpanAt's spans, one after the other, for every
-// layout kind, with ranges starting and ending anywhere; ForEachQuantizeSpan
+// layout kind, with ranges starting and ending anywhere; ForEachKernelSpan
 // covers the same elements with runs of whole groups where it may.
 #include "kernels/slot_spans.h"
 
@@ -54,10 +54,10 @@ TEST(SlotSpansTest, ForEachSlotSpanGivesSlotSpanAtsSpans) {
   }
 }
 
-// ForEachQuantizeSpan: every element once, in order, in the slot
+// ForEachKernelSpan: every element once, in order, in the slot
 // SlotOf gives it; whole groups merged into runs only where every group is
 // whole and a multiple of 16, elsewhere ForEachSlotSpan's spans.
-TEST(SlotSpansTest, ForEachQuantizeSpanCoversEveryElementInItsSlot) {
+TEST(SlotSpansTest, ForEachKernelSpanCoversEveryElementInItsSlot) {
   std::mt19937 rng(6);
   for (int64_t outer : {1, 3}) {
     for (int64_t axis_len : {32, 96, 130, 384}) {
@@ -74,7 +74,7 @@ TEST(SlotSpansTest, ForEachQuantizeSpanCoversEveryElementInItsSlot) {
                                               << " group " << group_size << " [" << begin << ", "
                                               << end << ")");
             int64_t next = begin, merged = 0;
-            ForEachQuantizeSpan(layout, begin, end, [&](SlotSpan span) {
+            ForEachKernelSpan(layout, begin, end, [&](SlotSpan span) {
               EXPECT_EQ(span.start, next);
               EXPECT_GT(span.count, 0);
               if (span.group > 0) {

@@ -437,6 +437,8 @@ void DequantizeBody(const DequantizeArgs& args, SlotSpan span, int64_t body, Dec
 // A whole span: the body in SIMD, the tail by the reference.
 template <typename Decode>
 void DequantizeSpan(const DequantizeArgs& args, SlotSpan span, Decode decode) {
+  // A run of groups holds whole vectors only.
+  if (span.group > 0) return DequantizeBody<Slots::kPerGroup>(args, span, span.count, decode);
   const int64_t body = span.count / kLanes * kLanes;
   if (span.stride == 0) {
     DequantizeBody<Slots::kOne>(args, span, body, decode);
@@ -450,6 +452,8 @@ void DequantizeSpan(const DequantizeArgs& args, SlotSpan span, Decode decode) {
 template <typename Decode>
 void DequantizeNibbleSpan(const DequantizeArgs& args, SlotSpan span, Decode decode) {
   const int64_t head = OddHead(span);
+  // As in QuantizeNibbleSpan.
+  if (span.group > 0 && head > 0) return KernelsReference().dequantize(args, span);
   if (head > 0) {
     KernelsReference().dequantize(args, SlotSpan{span.start, head, span.slot, span.stride});
   }

@@ -11,12 +11,17 @@
 namespace quantd {
 namespace {
 
+// The slot of the span's k-th element.
+int64_t SlotOf(SlotSpan span, int64_t k) {
+  return span.group > 0 ? span.slot + k / span.group : span.slot + k * span.stride;
+}
+
 int64_t MinMax(FloatSource src, SlotSpan span, float* mins, float* maxs) {
   for (int64_t k = 0; k < span.count; ++k) {
     const int64_t i = span.start + k;
     const float x = static_cast<float>(LoadFloatElement(src.dtype, src.data, i));
     if (!std::isfinite(x)) return i;
-    const int64_t c = span.slot + k * span.stride;
+    const int64_t c = SlotOf(span, k);
     if (x < mins[c]) mins[c] = x;
     if (x > maxs[c]) maxs[c] = x;
   }
@@ -38,17 +43,10 @@ SlotQuantizer QuantizerOf(const QuantizeArgs& args, int64_t c) {
 }
 
 int64_t Quantize(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
-  if (span.group > 0) {  // One group at a time.
-    for (int64_t g = 0; g < span.count / span.group; ++g) {
-      const SlotSpan one{span.start + g * span.group, span.group, span.slot + g};
-      if (const int64_t bad = Quantize(args, one, sums); bad >= 0) return bad;
-    }
-    return -1;
-  }
   const bool stochastic = args.rounding == Rounding::kStochastic;
   for (int64_t k = 0; k < span.count; ++k) {
     const int64_t i = span.start + k;
-    const int64_t c = span.slot + k * span.stride;
+    const int64_t c = SlotOf(span, k);
     const double x = LoadFloatElement(args.src.dtype, args.src.data, i);
     if (!std::isfinite(static_cast<float>(x))) return i;
     const float v = static_cast<float>(x) * args.params.inv_scales[c];
@@ -66,7 +64,7 @@ int64_t Quantize(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
 void Dequantize(const DequantizeArgs& args, SlotSpan span) {
   for (int64_t k = 0; k < span.count; ++k) {
     const int64_t i = span.start + k;
-    const int64_t c = span.slot + k * span.stride;
+    const int64_t c = SlotOf(span, k);
     const float zero_point = args.params.zero_points ? args.params.zero_points[c] : 0.0f;
     const float* levels =
         args.params.levels ? args.params.levels + c * args.params.levels_stride : nullptr;
