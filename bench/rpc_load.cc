@@ -6,8 +6,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +18,7 @@
 #include "echo.grpc.pb.h"
 #include "quantd/malloc_tuning.h"
 #include "quantd/v1/quantd.grpc.pb.h"
+#include "rpc_util.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server to load");
 ABSL_FLAG(std::string, rpc, "quantize", "quantize or echo");
@@ -55,31 +54,10 @@ int ServeEcho(int port) {
   return 0;
 }
 
-std::string FloatPayload(int64_t bytes) {
-  std::mt19937 rng(1);
-  std::normal_distribution<float> normal;
-  std::string data(bytes / 4 * 4, '\0');
-  for (size_t i = 0; i < data.size(); i += 4) {
-    const float v = normal(rng);
-    std::memcpy(data.data() + i, &v, 4);
-  }
-  return data;
-}
-
-double Percentile(std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const size_t index = std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()));
-  return sorted[index];
-}
-
 int Load() {
   const std::string rpc = absl::GetFlag(FLAGS_rpc);
   const std::string data = FloatPayload(absl::GetFlag(FLAGS_payload_bytes));
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);
-  args.SetMaxSendMessageSize(-1);
-  auto channel = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target),
-                                           grpc::InsecureChannelCredentials(), args);
+  auto channel = LoadChannel(absl::GetFlag(FLAGS_target));
   auto quantizer = v1::Quantizer::NewStub(channel);
   auto echo = Echo::NewStub(channel);
   v1::QuantizeRequest quantize;

@@ -45,8 +45,9 @@ ABSL_FLAG(std::string, auth_token_file, "",
 ABSL_FLAG(int64_t, max_concurrent_rpcs, 256,
           "quantd.v1.Quantizer calls running at once (streams included); 0 = no limit");
 ABSL_FLAG(int64_t, max_server_memory_bytes, int64_t{2} << 30,
-          "bytes of tensors that calls in flight may hold, and the bound of gRPC's own buffers; "
-          "0 = no limit, else at least twice --max_message_bytes");
+          "bytes of tensors that calls in flight may hold (gRPC's own buffers may hold this "
+          "plus one message per --max_concurrent_rpcs); 0 = no limit, else at least twice "
+          "--max_message_bytes");
 ABSL_FLAG(absl::Duration, max_rpc_duration, absl::Minutes(10),
           "the longest any quantd.v1.Quantizer call may run, whatever deadline the client set "
           "(e.g. 30s, 10m; inf = no limit)");

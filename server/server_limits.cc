@@ -1,7 +1,9 @@
 // Range checks and the gRPC knobs behind the limit flags.
 #include "server/server_limits.h"
 
+#include <algorithm>
 #include <climits>
+#include <limits>
 
 #include <grpc/grpc.h>
 #include <grpcpp/resource_quota.h>
@@ -56,10 +58,21 @@ absl::Status ValidateLimits(const ServerOptions& options) {
   return CheckAge("max_connection_age_grace", options.max_connection_age_grace, true);
 }
 
+int64_t GrpcBufferQuotaBytes(const ServerOptions& options) {
+  if (options.max_server_memory_bytes <= 0 || options.max_concurrent_rpcs <= 0) return 0;
+  // At most 2^31 messages of fewer than 2^31 bytes (QuantdServer::Start
+  // checks --max_message_bytes): the product fits, the sum saturates.
+  const int64_t calls = std::min<int64_t>(options.max_concurrent_rpcs, INT_MAX);
+  const int64_t messages = calls * std::clamp<int64_t>(options.max_message_bytes, 0, INT_MAX);
+  const int64_t most = std::numeric_limits<int64_t>::max();
+  return options.max_server_memory_bytes > most - messages ? most
+                                                           : options.max_server_memory_bytes + messages;
+}
+
 void ApplyTransportLimits(const ServerOptions& options, grpc::ServerBuilder* builder) {
-  if (options.max_server_memory_bytes > 0) {
+  if (const int64_t quota_bytes = GrpcBufferQuotaBytes(options); quota_bytes > 0) {
     grpc::ResourceQuota quota("quantd");
-    quota.Resize(static_cast<size_t>(options.max_server_memory_bytes));
+    quota.Resize(static_cast<size_t>(quota_bytes));
     builder->SetResourceQuota(quota);
   }
   if (options.max_connection_age != absl::InfiniteDuration()) {

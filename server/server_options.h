@@ -32,7 +32,8 @@ struct ServerOptions {
 
   // Limits; 0 or an infinite duration turns one off.
   int64_t max_concurrent_rpcs = 256;
-  // Tensors held by calls in flight, and gRPC's own buffers (ResourceQuota).
+  // Tensors held by calls in flight (and, with the concurrency limit, the
+  // bound of gRPC's own buffers: GrpcBufferQuotaBytes).
   int64_t max_server_memory_bytes = int64_t{2} << 30;
   absl::Duration max_rpc_duration = absl::Minutes(10);
   // After this a connection is sent GOAWAY, so clients reconnect and

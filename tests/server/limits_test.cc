@@ -5,6 +5,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <limits>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -178,6 +180,53 @@ TEST(MemoryLimitTest, BytesHeldByCallsInFlightCountAgainstTheLimit) {
   ASSERT_TRUE(Eventually([&] { return c.server->gate().held_bytes() == 0; }));
 }
 
+// Clients that together have more bytes on their way than the memory limit
+// must get answers or RESOURCE_EXHAUSTED from the gate, never lose their
+// connection: gRPC's own buffers once had a ResourceQuota of the same size,
+// and when the requests still arriving filled it, gRPC reclaimed memory by
+// closing connections, so calls in flight ended UNAVAILABLE ("GOAWAY
+// received", "Broken pipe").
+TEST(MemoryLimitTest, ManyLargeRequestsAtOnceAreAnsweredOrRefusedNeverDropped) {
+  TuneMallocForLargeMessages();
+  ServerOptions options;
+  options.max_message_bytes = 32 << 20;
+  options.max_server_memory_bytes = 64 << 20;
+  auto c = StartLoopback(options);
+  const v1::QuantizeRequest big = Int8Request(int64_t{4} << 20);  // 16 MiB.
+  constexpr int kClients = 8;
+  std::mutex mu;
+  std::map<grpc::StatusCode, int> codes;
+  std::string unexpected;
+  std::vector<std::thread> clients;
+  const auto end = Clock::now() + std::chrono::seconds(4);
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      // A connection of its own (channels of equal arguments share one).
+      grpc::ChannelArguments args;
+      args.SetMaxReceiveMessageSize(-1);
+      args.SetMaxSendMessageSize(-1);
+      args.SetInt("quantd.test.connection", i);
+      auto stub = v1::Quantizer::NewStub(grpc::CreateCustomChannel(
+          absl::StrCat("127.0.0.1:", c.server->grpc_port()), grpc::InsecureChannelCredentials(),
+          args));
+      while (Clock::now() < end) {
+        grpc::ClientContext context;
+        v1::QuantizeResponse response;
+        const grpc::Status status = stub->Quantize(&context, big, &response);
+        std::lock_guard<std::mutex> lock(mu);
+        ++codes[status.error_code()];
+        if (!status.ok() && status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) {
+          unexpected = status.error_message();
+        }
+      }
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  EXPECT_GT(codes[grpc::StatusCode::OK], 0);
+  EXPECT_EQ(codes.size(), codes.count(grpc::StatusCode::RESOURCE_EXHAUSTED) + 1)
+      << codes.size() << " codes, e.g. " << unexpected;
+}
+
 // Runs `request` and returns how long the server worked on it: from the
 // call's start until the server has no request in flight.
 Clock::duration TimeUntilIdle(const Loopback& c, const v1::QuantizeRequest& request,
@@ -289,6 +338,18 @@ TEST(LimitOptionsTest, OutOfRangeLimitsStopTheStartNamingTheFlag) {
   none.max_connection_age = absl::InfiniteDuration();
   none.max_connection_age_grace = absl::InfiniteDuration();
   EXPECT_TRUE(ValidateLimits(none).ok());
+}
+
+TEST(LimitOptionsTest, GrpcBuffersGetRoomForEveryCallOnTopOfTheTensors) {
+  ServerOptions options;  // 2 GiB of tensors, 256 calls of up to 256 MiB.
+  EXPECT_EQ(GrpcBufferQuotaBytes(options), (int64_t{2} << 30) + 256 * (int64_t{256} << 20));
+  options.max_concurrent_rpcs = 0;  // No bound on the messages arriving.
+  EXPECT_EQ(GrpcBufferQuotaBytes(options), 0);
+  options.max_concurrent_rpcs = 4;
+  options.max_server_memory_bytes = 0;
+  EXPECT_EQ(GrpcBufferQuotaBytes(options), 0);
+  options.max_server_memory_bytes = std::numeric_limits<int64_t>::max() - 1;
+  EXPECT_EQ(GrpcBufferQuotaBytes(options), std::numeric_limits<int64_t>::max());
 }
 
 TEST(HeldBytesTest, RequestPlusTheResponseItsDataCanBack) {

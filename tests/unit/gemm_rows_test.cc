@@ -104,12 +104,16 @@ TEST(GemmRowsTest, ExtremeOperandsOverTheLongestSpanStayExact) {
     // S8: weights 255 against activations -128 (fill: activation byte, weight byte).
     RowsCase s8{false, 2, 3, kMaxExactSpan, 0};
     for (int32_t v : RunRows(simd->dot_rows_s8, s8, 1, 0x80FF)) {
-      if (v != 7) EXPECT_EQ(v, -255 * 128 * kMaxExactSpan) << simd->name;
+      if (v != 7) {
+        EXPECT_EQ(v, -255 * 128 * kMaxExactSpan) << simd->name;
+      }
     }
     // U4: nibbles 15 against -128.
     RowsCase u4{true, 2, 3, kMaxExactSpan, 0};
     for (int32_t v : RunRows(simd->dot_rows_u4, u4, 1, 0x80FF)) {
-      if (v != 7) EXPECT_EQ(v, -15 * 128 * kMaxExactSpan) << simd->name;
+      if (v != 7) {
+        EXPECT_EQ(v, -15 * 128 * kMaxExactSpan) << simd->name;
+      }
     }
   }
 }
