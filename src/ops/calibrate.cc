@@ -240,8 +240,10 @@ absl::Status Calibrator::Merge(const CalibrationState& other, int64_t index) {
   bool consistent = other.observed_max.size() == slots && slots > 0 &&
                     other.histograms.size() == (uses_histograms() ? slots : 0);
   for (const CalibrationHistogram& h : other.histograms) {
-    consistent = consistent && static_cast<int64_t>(h.counts.size()) == bins &&
-                 h.range_exponent >= FineHistogram::kNoRange && h.range_exponent <= 130 &&
+    const bool range_ok = h.range_exponent == FineHistogram::kNoRange ||
+                          (h.range_exponent >= FineHistogram::kMinRangeExponent &&
+                           h.range_exponent <= 130);
+    consistent = consistent && static_cast<int64_t>(h.counts.size()) == bins && range_ok &&
                  std::all_of(h.counts.begin(), h.counts.end(), [](int64_t c) { return c >= 0; });
   }
   if (!consistent) {

@@ -14,6 +14,7 @@ void FineHistogram::Cover(double amax) {
   if (!(amax > 0)) return;  // Zeros fit in any range.
   int32_t exponent = std::ilogb(amax);
   if (std::ldexp(1.0, exponent) < amax) ++exponent;  // R >= amax.
+  exponent = std::max(exponent, kMinRangeExponent);
   if (exponent > range_exponent_) GrowTo(exponent);
 }
 

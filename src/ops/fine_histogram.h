@@ -27,7 +27,8 @@ class FineHistogram {
   const std::vector<int64_t>& counts() const { return counts_; }
 
   // Makes R at least `amax` (the smallest sufficient power of two, never
-  // below the current R), merging bins as it grows.
+  // below the current R nor below 2^kMinRangeExponent), merging bins as it
+  // grows.
   void Cover(double amax);
   // The bin of x; x must lie within [-R, R].
   int64_t BinOf(double x) const;
@@ -53,6 +54,10 @@ class FineHistogram {
 
  public:
   static constexpr int32_t kNoRange = -160;
+  // The smallest range: with at most 2^18 bins, a bin is then at least
+  // 2^-127 wide, so its reciprocal, which bins values in float32, stays
+  // finite. Below it float32 has no precision left to bin anyway.
+  static constexpr int32_t kMinRangeExponent = -110;
 };
 
 }  // namespace quantd
