@@ -28,6 +28,14 @@ constexpr int32_t kDefaultBins = 2048;
 constexpr int32_t kMaxBins = 1 << 16;
 constexpr double kDefaultPercentile = 99.99;
 constexpr double kDefaultAveragingConstant = 0.01;
+// Histogram cells (slots x fine bins) one calibration may hold: 128 MiB of
+// counts. A batch's observation copies them and each worker counts into
+// its own, so without a bound a small batch claiming many slots (an empty
+// one may claim 65536) would make the server allocate gigabytes.
+constexpr int64_t kMaxHistogramCells = int64_t{1} << 24;
+// More values or batches than any stream could see. States claiming more
+// are refused, so merged counts and their sums never overflow.
+constexpr int64_t kMaxCount = int64_t{1} << 62;
 
 // Fine bins per histogram: a power of two, at least four per coarse bin on
 // each side of zero, so that re-binning stays within one coarse bin.
@@ -52,6 +60,32 @@ std::vector<int64_t> SlotShape(const SlotLayout& layout, Granularity granularity
     case Granularity::kPerGroup: return {layout.outer, layout.blocks(), layout.inner};
     default: return {};
   }
+}
+
+// Whether `slot_shape` (as SlotShape writes it for `granularity`) makes
+// exactly `slots` slots.
+bool SlotShapeMakes(const std::vector<int64_t>& slot_shape, Granularity granularity,
+                    int64_t slots) {
+  const size_t rank = granularity == Granularity::kPerChannel ? 1
+                      : granularity == Granularity::kPerGroup ? 3
+                                                              : 0;
+  if (slot_shape.size() != rank) return false;
+  int64_t product = 1;
+  for (int64_t d : slot_shape) {
+    if (d < 0 || (d != 0 && product > slots / d)) return false;
+    product *= d;
+  }
+  return product == slots;
+}
+
+// Whether every count is non-negative and they add up to at most `total`.
+bool CountsWithin(const std::vector<int64_t>& counts, int64_t total) {
+  int64_t sum = 0;
+  for (int64_t c : counts) {
+    if (c < 0 || c > total - sum) return false;
+    sum += c;
+  }
+  return true;
 }
 
 absl::Status WithBatch(int64_t index, absl::Status status) {
@@ -139,6 +173,14 @@ bool Calibrator::uses_histograms() const {
 absl::Status Calibrator::AdoptSlots(std::vector<int64_t> slot_shape, int64_t slots,
                                     absl::string_view what) {
   if (state_.batches_seen == 0 && state_.observed_min.empty()) {
+    const int64_t bins = FineBins(state_.options.num_bins);
+    if (uses_histograms() && slots > kMaxHistogramCells / bins) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          what, " has ", slots, " parameter slots [", absl::StrJoin(slot_shape, ", "),
+          "]: their histograms of ", bins, " bins (num_bins = ", state_.options.num_bins,
+          ") would hold more than the limit of ", kMaxHistogramCells,
+          " counts; lower num_bins or use a coarser granularity"));
+    }
     state_.slot_shape = std::move(slot_shape);
     state_.observed_min.assign(slots, std::numeric_limits<float>::infinity());
     state_.observed_max.assign(slots, -std::numeric_limits<float>::infinity());
@@ -238,19 +280,30 @@ absl::Status Calibrator::Merge(const CalibrationState& other, int64_t index) {
   const size_t slots = other.observed_min.size();
   const int64_t bins = FineBins(state_.options.num_bins);
   bool consistent = other.observed_max.size() == slots && slots > 0 &&
-                    other.histograms.size() == (uses_histograms() ? slots : 0);
+                    other.histograms.size() == (uses_histograms() ? slots : 0) &&
+                    SlotShapeMakes(other.slot_shape, state_.options.granularity,
+                                   static_cast<int64_t>(slots)) &&
+                    other.values_seen >= 0 && other.values_seen <= kMaxCount &&
+                    other.batches_seen >= 0 && other.batches_seen <= kMaxCount;
   for (const CalibrationHistogram& h : other.histograms) {
     const bool range_ok = h.range_exponent == FineHistogram::kNoRange ||
                           (h.range_exponent >= FineHistogram::kMinRangeExponent &&
                            h.range_exponent <= 130);
     consistent = consistent && static_cast<int64_t>(h.counts.size()) == bins && range_ok &&
-                 std::all_of(h.counts.begin(), h.counts.end(), [](int64_t c) { return c >= 0; });
+                 CountsWithin(h.counts, other.values_seen);
   }
   if (!consistent) {
     return absl::InvalidArgumentError(absl::StrCat(
-        what, " is not a state this server made: its slot and histogram sizes do not agree (",
-        slots, " minima, ", other.observed_max.size(), " maxima, ", other.histograms.size(),
-        " histograms; ", bins, " bins each expected)"));
+        what, " is not a state this server made: its slot and histogram sizes, ranges and counts "
+        "do not agree (channel_shape [", absl::StrJoin(other.slot_shape, ", "), "], ", slots,
+        " minima, ", other.observed_max.size(), " maxima, ", other.histograms.size(),
+        " histograms; ", bins, " bins each expected, counting at most values_seen = ",
+        other.values_seen, ")"));
+  }
+  if (other.values_seen > kMaxCount - state_.values_seen ||
+      other.batches_seen > kMaxCount - state_.batches_seen) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " would make the calibration count more than 2^62 values or batches"));
   }
   QUANTD_RETURN_IF_ERROR(AdoptSlots(other.slot_shape, static_cast<int64_t>(slots), what));
   if (state_.resolved_axis < 0) state_.resolved_axis = other.resolved_axis;
