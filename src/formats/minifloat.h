@@ -20,8 +20,8 @@ struct MiniFloatCode {
   bool clipped = false;  // The rounded magnitude exceeded max_finite.
 };
 
-// Rounds finite `v` onto the format's grid and saturates to its largest
-// finite value. `round_to_integer` rounds v / quantum, where quantum is the
+// Rounds `v` onto the format's grid and saturates to its largest finite
+// value (an infinite v, a scaled value that overflowed float, saturates). `round_to_integer` rounds v / quantum, where quantum is the
 // spacing of representable values in v's binade (never below the subnormal
 // spacing); v / quantum is exact because quantum is a power of two. With
 // half-to-even this is the IEEE cast; with floor or stochastic rounding it
@@ -49,14 +49,19 @@ MiniFloatCode EncodeMiniFloat(const MiniFloatLayout& layout, int bits, float v,
                               RoundToInteger round_to_integer) {
   const bool negative = std::signbit(v);
   const float a = std::fabs(v);
-  const int min_exponent = MiniFloatMinExponent(layout);
-  int exponent = a > 0 ? std::ilogb(a) : min_exponent;
-  if (exponent < min_exponent) exponent = min_exponent;
-  const float quantum = std::ldexp(1.0f, exponent - layout.mantissa_bits);
-  // Rounding the signed quotient keeps FLOOR a floor towards -inf.
-  const float n = round_to_integer(v / quantum);
   MiniFloatCode result;
-  float magnitude = std::fabs(n) * quantum;  // May carry into the next binade.
+  // Infinity has no binade to round in (ilogb, and so the quantum, would
+  // be meaningless): it is beyond the largest value.
+  float magnitude = a;
+  if (!std::isinf(a)) {
+    const int min_exponent = MiniFloatMinExponent(layout);
+    int exponent = a > 0 ? std::ilogb(a) : min_exponent;
+    if (exponent < min_exponent) exponent = min_exponent;
+    const float quantum = std::ldexp(1.0f, exponent - layout.mantissa_bits);
+    // Rounding the signed quotient keeps FLOOR a floor towards -inf.
+    const float n = round_to_integer(v / quantum);
+    magnitude = std::fabs(n) * quantum;  // May carry into the next binade.
+  }
   if (magnitude > layout.max_finite) {
     result.clipped = true;
     magnitude = layout.max_finite;
