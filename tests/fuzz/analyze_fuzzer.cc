@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "quantd/v1/quantd.pb.h"
 #include "tests/fuzz/fuzz_checks.h"
-#include "tests/fuzz/handlers.h"
+#include "tests/fuzz/fuzz_server.h"
 #include "tests/fuzz/memory_budget.h"
 #include "tests/fuzz/proto_mutator.h"
 

@@ -9,21 +9,14 @@
 // `params` unchanged (for a tensor shaped like the last batch).
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <optional>
-#include <random>
 #include <string>
-#include <vector>
-
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "absl/strings/str_cat.h"
 #include "quantd/v1/quantd.pb.h"
 #include "tests/fuzz/fuzz_checks.h"
-#include "tests/fuzz/handlers.h"
+#include "tests/fuzz/fuzz_server.h"
 #include "tests/fuzz/memory_budget.h"
-#include "tests/fuzz/proto_mutator.h"
+#include "tests/fuzz/stream_input.h"
 
 namespace quantd::fuzz {
 namespace {
@@ -34,39 +27,6 @@ namespace {
 // response's state; then this target merges the state back.
 constexpr int64_t kHistogramBytes = (int64_t{1} << 24) * 8;
 constexpr int64_t kCalibrationBound = 6 * kHistogramBytes;
-
-constexpr uint32_t kMessagesTag = (1 << 3) | 2;  // Field 1, length-delimited.
-
-// The messages of the stream, or nullopt when the input is not one.
-std::optional<std::vector<v1::CalibrateRequest>> ParseStream(const uint8_t* data, size_t size) {
-  google::protobuf::io::CodedInputStream in(data, static_cast<int>(size));
-  std::vector<v1::CalibrateRequest> stream;
-  for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
-    uint32_t length = 0;
-    std::string bytes;
-    if (tag != kMessagesTag || !in.ReadVarint32(&length) || !in.ReadString(&bytes, length)) {
-      return std::nullopt;
-    }
-    if (!stream.emplace_back().ParseFromString(bytes)) return std::nullopt;
-  }
-  if (!in.ConsumedEntireMessage()) return std::nullopt;
-  return stream;
-}
-
-std::string EncodeStream(const std::vector<v1::CalibrateRequest>& stream) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream sink(&out);
-    google::protobuf::io::CodedOutputStream coded(&sink);
-    for (const v1::CalibrateRequest& message : stream) {
-      const std::string bytes = message.SerializeAsString();
-      coded.WriteTag(kMessagesTag);
-      coded.WriteVarint32(static_cast<uint32_t>(bytes.size()));
-      coded.WriteString(bytes);
-    }
-  }
-  return out;
-}
 
 void CheckStateMergesBack(const v1::CalibrateRequest& first, const v1::CalibrateResponse& result) {
   // API.md: a moving average depends on order and cannot be merged.
@@ -103,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace quantd::fuzz;
   if (size > kMaxRequestBytes) return -1;
   MemoryBudget budget(size, kCalibrationBound);
-  const auto stream = ParseStream(data, size);
+  const auto stream = ParseStream<quantd::v1::CalibrateRequest>(data, size);
   if (!stream) return -1;
 
   quantd::v1::CalibrateResponse reference;
@@ -129,27 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   return 0;
 }
 
-// Half the time libFuzzer's byte mutations; else the stream loses, repeats
-// or changes one message.
 extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
                                           unsigned seed) {
-  using namespace quantd::fuzz;
-  std::minstd_rand rng(seed);
-  auto stream = ParseStream(data, size);
-  if (rng() % 2 == 0 || !stream || stream->empty()) return LLVMFuzzerMutate(data, size, max_size);
-  const size_t i = rng() % stream->size();
-  switch (rng() % 4) {
-    case 0:
-      stream->insert(stream->begin() + static_cast<std::ptrdiff_t>(i), (*stream)[i]);
-      break;
-    case 1:
-      stream->erase(stream->begin() + static_cast<std::ptrdiff_t>(i));
-      break;
-    default:
-      MutateMessage(&(*stream)[i], &rng);
-  }
-  const std::string out = EncodeStream(*stream);
-  if (out.size() > max_size) return LLVMFuzzerMutate(data, size, max_size);
-  std::memcpy(data, out.data(), out.size());
-  return out.size();
+  return quantd::fuzz::MutateStream<quantd::v1::CalibrateRequest>(data, size, max_size, seed);
 }

@@ -2,8 +2,10 @@
 """Writes the fuzz targets' seed corpus: tests/fuzz/corpus/<target>/<name>.
 
 Valid requests for every dtype family, granularity, range method and scale
-dtype, and a few malformed ones, as serialized messages (the Calibrate
-target takes a stream: see calibrate_fuzzer.cc). Files named regression-*
+dtype, QuantizedMatMul on both integer paths, with NF4 weights, outliers
+and bias, and a few malformed ones, as serialized messages (the streaming
+targets, Calibrate, QuantizeStream and DequantizeStream, take the messages
+of one call: see stream_input.h). Files named regression-*
 are inputs that once failed, kept by hand: this script leaves them alone.
 Needs Debian's protoc, python3-protobuf and python3-numpy.
 Usage: make_seeds.py [OUT_DIR]
@@ -186,6 +188,68 @@ def dequantize_seeds(c):
                           params=P(dtype=pb.DTYPE_BINARY, scales=[1.0])))
 
 
+def matmul_seeds(c):
+    M, P = pb.MatMulRequest, pb.QuantParams
+
+    def codes(dtype, shape, bits):
+        return packed(dtype, shape, bits)
+
+    a = tensor(floats((6, 64)))
+    c.add("float-float-packed", M(a=a, b=tensor(floats((64, 24)))))
+    c.add("float-float-transposed-bias", M(a=tensor(floats((3, 40))), b=tensor(floats((16, 40))), transpose_b=True,
+                                           bias=tensor(floats((16,)))))
+    c.add("float16-bfloat16-output", M(a=tensor(floats((5, 32)).astype(np.float16)),
+                                       b=tensor(floats((32, 8)), pb.DTYPE_BFLOAT16),
+                                       output_dtype=pb.DTYPE_BFLOAT16, compute_reference_error=True))
+    c.add("int8-weights-per-channel", M(a=a, b=codes(pb.DTYPE_INT8, (64, 16), 8), b_params=P(
+        dtype=pb.DTYPE_INT8, granularity=pb.GRANULARITY_PER_CHANNEL, axis=1, scales=list(np.linspace(0.01, 0.05, 16))),
+        compute_reference_error=True))
+    c.add("uint8-weights-asymmetric", M(a=a, b=codes(pb.DTYPE_UINT8, (64, 8), 8), b_params=P(
+        dtype=pb.DTYPE_UINT8, scheme=pb.SCHEME_ASYMMETRIC, scales=[0.02], zero_points=[128]),
+        output_dtype=pb.DTYPE_FLOAT16))
+    c.add("int4-weights-per-group-k", M(a=a, b=codes(pb.DTYPE_INT4, (64, 16), 4), b_params=P(
+        dtype=pb.DTYPE_INT4, granularity=pb.GRANULARITY_PER_GROUP, axis=0, group_size=32, scales=[0.1] * 32)))
+    # Up to 4 rows and [N, K] weights: the direct path.
+    c.add("decode-int8-direct", M(a=tensor(floats((1, 128))), b=codes(pb.DTYPE_INT8, (32, 128), 8), transpose_b=True,
+                                  b_params=P(dtype=pb.DTYPE_INT8, granularity=pb.GRANULARITY_PER_CHANNEL, axis=0,
+                                             scales=[0.02] * 32)))
+    c.add("decode-uint4-direct-groups", M(a=tensor(floats((4, 64))), b=codes(pb.DTYPE_UINT4, (8, 64), 4),
+                                          transpose_b=True, b_params=P(
+                                              dtype=pb.DTYPE_UINT4, scheme=pb.SCHEME_ASYMMETRIC,
+                                              granularity=pb.GRANULARITY_PER_GROUP, axis=1, group_size=16,
+                                              scales=[0.1] * 32, zero_points=[8] * 32)))
+    c.add("nf4-weights", M(a=tensor(floats((5, 64))), b=codes(pb.DTYPE_NF4, (16, 64), 4), transpose_b=True,
+                           b_params=P(dtype=pb.DTYPE_NF4, granularity=pb.GRANULARITY_PER_GROUP, axis=1,
+                                      group_size=32, scales=[0.5] * 32), compute_reference_error=True))
+    c.add("quantized-a-int8", M(a=codes(pb.DTYPE_INT8, (5, 32), 8), a_params=P(dtype=pb.DTYPE_INT8, scales=[0.05]),
+                                b=codes(pb.DTYPE_INT8, (32, 8), 8), b_params=P(dtype=pb.DTYPE_INT8, scales=[0.02])))
+    c.add("quantized-a-uint8-per-row", M(a=codes(pb.DTYPE_UINT8, (5, 32), 8), a_params=P(
+        dtype=pb.DTYPE_UINT8, scheme=pb.SCHEME_ASYMMETRIC, granularity=pb.GRANULARITY_PER_CHANNEL, axis=0,
+        scales=[0.05] * 5, zero_points=[100, 120, 128, 90, 0]), b=tensor(floats((32, 8)))))
+    outliers = floats((8, 64))
+    outliers[:, 5] *= 40
+    outliers[2, 17] = -30
+    c.add("outliers", M(a=tensor(outliers), b=tensor(floats((64, 16))), outlier_threshold=6.0,
+                        compute_reference_error=True))
+    c.add("outliers-int4-weights", M(a=tensor(outliers), b=codes(pb.DTYPE_INT4, (64, 16), 4), outlier_threshold=6.0,
+                                     b_params=P(dtype=pb.DTYPE_INT4, scales=[0.1])))
+    c.add("empty-k", M(a=pb.Tensor(dtype=pb.DTYPE_FLOAT32, shape=[3, 0]), b=pb.Tensor(dtype=pb.DTYPE_FLOAT32, shape=[0, 5])))
+    c.add("empty-m", M(a=pb.Tensor(dtype=pb.DTYPE_FLOAT32, shape=[0, 8]), b=tensor(floats((8, 4)))))
+    # Several of the packed kernels' tiles and blocks.
+    c.add("tiles", M(a=tensor(floats((100, 40))), b=codes(pb.DTYPE_INT8, (40, 40), 8),
+                     b_params=P(dtype=pb.DTYPE_INT8, scales=[0.03])))
+    # Malformed.
+    c.add("bad-k-mismatch", M(a=tensor(floats((2, 8))), b=tensor(floats((9, 4)))))
+    nan = floats((2, 8))
+    nan[1, 3] = np.nan
+    c.add("bad-nan", M(a=tensor(nan), b=tensor(floats((8, 4)))))
+    c.add("bad-rank", M(a=tensor(floats((2, 2, 8))), b=tensor(floats((8, 4)))))
+    c.add("bad-b-params-axis", M(a=a, b=codes(pb.DTYPE_INT8, (64, 16), 8), b_params=P(
+        dtype=pb.DTYPE_INT8, granularity=pb.GRANULARITY_PER_GROUP, axis=1, group_size=4, scales=[1.0] * 256)))
+    c.add("bad-claims-output", M(a=pb.Tensor(dtype=pb.DTYPE_FLOAT32, shape=[1 << 20, 0]),
+                                 b=pb.Tensor(dtype=pb.DTYPE_FLOAT32, shape=[0, 1 << 20])))
+
+
 def analyze_seeds(c):
     A, O = pb.AnalyzeRequest, pb.QuantizeOptions
     c.add("default-sweep", A(input=tensor(floats((4, 64)))))
@@ -204,7 +268,7 @@ def analyze_seeds(c):
 
 
 def stream(messages):
-    """The Calibrate target's input: each message as field 1, length-delimited."""
+    """A streaming target's input: each message as field 1, length-delimited."""
     out = bytearray()
     for m in messages:
         body = m.SerializeToString()
@@ -283,9 +347,116 @@ def calibrate_seeds(root):
     add("bad-inf", [R(options=minmax), R(batch=tensor(nan))])
 
 
+def chunks(data, *sizes):
+    """`data` cut at the given sizes (the rest in the last chunk)."""
+    out, at = [], 0
+    for n in sizes:
+        out.append(data[at:at + n])
+        at += n
+    out.append(data[at:])
+    return out
+
+
+def quantize_stream_seeds(root):
+    d = root / "quantize_stream"
+    d.mkdir(parents=True, exist_ok=True)
+    H, R, O, P = pb.QuantizeStreamHeader, pb.QuantizeStreamRequest, pb.QuantizeOptions, pb.QuantParams
+
+    def add(name, messages):
+        (d / name).write_bytes(stream(messages))
+
+    def call(x, options, *cuts, wire_dtype=None):
+        t = tensor(x, wire_dtype)
+        return [R(header=H(dtype=t.dtype, shape=t.shape, options=options))] + [R(data=b) for b in chunks(t.data, *cuts)]
+
+    x = floats((4, 24))
+    # Buffered: the range comes from the whole tensor.
+    add("buffered-int8", call(x, O(dtype=pb.DTYPE_INT8), 100, 7))
+    add("buffered-uint8-per-channel", call(x, O(dtype=pb.DTYPE_UINT8, granularity=pb.GRANULARITY_PER_CHANNEL, axis=0), 200))
+    add("buffered-int4-per-group-mse", call(x.astype(np.float16), O(
+        dtype=pb.DTYPE_INT4, granularity=pb.GRANULARITY_PER_GROUP, axis=-1, group_size=5,
+        range_method=pb.RANGE_METHOD_MSE), 64))
+    add("buffered-fp8-e8m0", call(x, O(dtype=pb.DTYPE_FLOAT8_E4M3FN, granularity=pb.GRANULARITY_PER_GROUP, axis=-1,
+                                       group_size=8, scale_dtype=pb.DTYPE_E8M0), wire_dtype=pb.DTYPE_BFLOAT16))
+    add("buffered-lut4-kmeans", call(x.astype(np.float64), O(dtype=pb.DTYPE_LUT4), 300))
+    add("buffered-ternary", call(x, O(dtype=pb.DTYPE_TERNARY)))
+    # Explicit params: the bounded window.
+    add("windowed-int8-per-channel", call(x, O(params=P(
+        dtype=pb.DTYPE_INT8, granularity=pb.GRANULARITY_PER_CHANNEL, axis=0, scales=[0.01, 0.02, 0.03, 0.04])), 17, 33))
+    add("windowed-uint4-asymmetric", call(x, O(params=P(
+        dtype=pb.DTYPE_UINT4, scheme=pb.SCHEME_ASYMMETRIC, scales=[0.3], zero_points=[7]))))
+    add("windowed-nf4-per-group", call(x, O(params=P(
+        dtype=pb.DTYPE_NF4, granularity=pb.GRANULARITY_PER_GROUP, axis=-1, group_size=12, scales=[1.5] * 8)), 40))
+    add("windowed-binary", call(x, O(params=P(dtype=pb.DTYPE_BINARY, scales=[0.8]))))
+    # More than one window of 64K elements; stochastic rounding by flat index.
+    big = floats((2, 36000)).astype(np.float16)
+    add("two-windows-int4-stochastic", call(big, O(params=P(dtype=pb.DTYPE_INT4, scales=[0.4]),
+                                                   rounding=pb.ROUNDING_STOCHASTIC, seed=9), 70000, 50000))
+    add("scalar", call(np.array(3.0, np.float32), O(dtype=pb.DTYPE_INT8)))
+    add("empty", [R(header=H(dtype=pb.DTYPE_FLOAT32, shape=[0, 5], options=O(dtype=pb.DTYPE_INT8)))])
+    # Malformed or refused.
+    add("bad-over-buffer-limit", [R(header=H(dtype=pb.DTYPE_FLOAT32, shape=[1 << 20], options=O(dtype=pb.DTYPE_INT8))),
+                                  R(data=b"\0" * 64)])
+    add("bad-no-header", [R(data=tensor(x).data)])
+    add("bad-header-twice", call(x, O(dtype=pb.DTYPE_INT8))[:1] * 2)
+    add("bad-short", call(x, O(dtype=pb.DTYPE_INT8), 100)[:-1])
+    add("bad-long", call(x, O(dtype=pb.DTYPE_INT8)) + [R(data=b"\0" * 4)])
+    add("bad-auto", call(x, O(dtype=pb.DTYPE_AUTO, max_error=pb.ErrorBudget(min_sqnr_db=20))))
+    add("bad-return-dequantized", call(x, O(dtype=pb.DTYPE_INT8, return_dequantized=True)))
+    nan = x.copy()
+    nan[3, 3] = np.inf
+    add("bad-inf-windowed", call(nan, O(params=P(dtype=pb.DTYPE_INT8, scales=[0.1]))))
+
+
+def dequantize_stream_seeds(root):
+    d = root / "dequantize_stream"
+    d.mkdir(parents=True, exist_ok=True)
+    H, R, P = pb.DequantizeStreamHeader, pb.DequantizeStreamRequest, pb.QuantParams
+
+    def add(name, messages):
+        (d / name).write_bytes(stream(messages))
+
+    def call(t, params, output_dtype=0, *cuts):
+        return ([R(header=H(params=params, dtype=t.dtype, shape=t.shape, output_dtype=output_dtype))] +
+                [R(data=b) for b in chunks(t.data, *cuts)])
+
+    shape = (4, 24)
+    add("int8-per-tensor", call(packed(pb.DTYPE_INT8, shape, 8), P(dtype=pb.DTYPE_INT8, scales=[0.1]), 0, 10, 20))
+    add("uint8-per-channel-fp16", call(packed(pb.DTYPE_UINT8, shape, 8), P(
+        dtype=pb.DTYPE_UINT8, scheme=pb.SCHEME_ASYMMETRIC, granularity=pb.GRANULARITY_PER_CHANNEL, axis=0,
+        scales=[0.1, 0.2, 0.3, 0.4], zero_points=[0, 10, 128, 255]), pb.DTYPE_FLOAT16, 50))
+    add("int4-per-group-bf16", call(packed(pb.DTYPE_INT4, shape, 4), P(
+        dtype=pb.DTYPE_INT4, granularity=pb.GRANULARITY_PER_GROUP, axis=-1, group_size=7, scales=[0.25] * 16),
+        pb.DTYPE_BFLOAT16, 3))
+    add("nf4", call(packed(pb.DTYPE_NF4, shape, 4), P(dtype=pb.DTYPE_NF4, scales=[2.0])))
+    add("fp8-e5m2-e8m0", call(packed(pb.DTYPE_FLOAT8_E5M2, shape, 8), P(
+        dtype=pb.DTYPE_FLOAT8_E5M2, granularity=pb.GRANULARITY_PER_GROUP, axis=1, group_size=8,
+        scale_dtype=pb.DTYPE_E8M0, scales=[2.0 ** k for k in range(-6, 6)])))
+    add("fp4", call(packed(pb.DTYPE_FLOAT4_E2M1, shape, 4), P(dtype=pb.DTYPE_FLOAT4_E2M1, scales=[0.5]), 0, 1))
+    add("lut4-per-channel", call(packed(pb.DTYPE_LUT4, shape, 4), P(
+        dtype=pb.DTYPE_LUT4, granularity=pb.GRANULARITY_PER_CHANNEL, axis=0, scales=[1, 2, 3, 4],
+        codebook=list(np.tile(np.linspace(-1, 1, 16), 4)))))
+    add("ternary", call(packed(pb.DTYPE_TERNARY, shape, 2), P(dtype=pb.DTYPE_TERNARY, scales=[0.7])))
+    add("bfloat16-cast", call(packed(pb.DTYPE_BFLOAT16, shape, 16), P(dtype=pb.DTYPE_BFLOAT16, scales=[1.0])))
+    # Three windows of 64K elements in 24 KiB.
+    add("binary-three-windows", call(packed(pb.DTYPE_BINARY, (3 * 65536 - 8,), 1), P(dtype=pb.DTYPE_BINARY, scales=[1.0]),
+                                     0, 5000, 9000))
+    add("empty", call(pb.Tensor(dtype=pb.DTYPE_INT8, shape=[0, 3]), P(dtype=pb.DTYPE_INT8, scales=[1.0])))
+    # Malformed.
+    int8 = packed(pb.DTYPE_INT8, shape, 8)
+    add("bad-dtype-mismatch", call(int8, P(dtype=pb.DTYPE_INT4, scales=[1.0])))
+    add("bad-no-header", [R(data=int8.data)])
+    add("bad-short", call(int8, P(dtype=pb.DTYPE_INT8, scales=[1.0]), 0, 10)[:-1])
+    add("bad-long", call(int8, P(dtype=pb.DTYPE_INT8, scales=[1.0])) + [R(data=b"\1")])
+    add("bad-header-twice", call(int8, P(dtype=pb.DTYPE_INT8, scales=[1.0]))[:1] * 2)
+    add("bad-claims", [R(header=H(params=P(dtype=pb.DTYPE_BINARY, scales=[1.0]), dtype=pb.DTYPE_BINARY,
+                                  shape=[1 << 40, 1 << 20])), R(data=b"\xff" * 4)])
+
+
 def main():
     out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent / "corpus"
-    for target in ("quantize", "dequantize", "analyze", "calibrate"):
+    for target in ("quantize", "dequantize", "matmul", "analyze", "calibrate", "quantize_stream",
+                   "dequantize_stream"):
         for seed in (out / target).glob("*"):
             if not seed.name.startswith("regression-"):
                 seed.unlink()
@@ -293,6 +464,10 @@ def main():
     dequantize_seeds(Corpus(out, "dequantize"))
     analyze_seeds(Corpus(out, "analyze"))
     calibrate_seeds(out)
+    # After the others, so that their seeds stay as they were (one RNG).
+    matmul_seeds(Corpus(out, "matmul"))
+    quantize_stream_seeds(out)
+    dequantize_stream_seeds(out)
     for target in sorted(os.listdir(out)):
         files = list((out / target).iterdir())
         print(f"{target}: {len(files)} seeds, {sum(f.stat().st_size for f in files)} bytes")
