@@ -14,8 +14,10 @@ BUILD_PACKAGES=(
 # The Python tests compare with PyTorch; promtool checks the metrics page and
 # the alert rules; yamllint and python3-yaml read deploy/; Node.js runs the
 # deployment checks' npm tools (tests/deploy/package.json); openssl makes the
-# TLS tests' certificates.
-TEST_PACKAGES=(python3 python3-grpcio python3-numpy python3-torch python3-yaml prometheus yamllint nodejs openssl)
+# TLS tests' certificates; clang with its sanitizer and libFuzzer runtimes
+# builds the sanitized tree (tests/sanitize).
+TEST_PACKAGES=(python3 python3-grpcio python3-numpy python3-torch python3-yaml prometheus yamllint nodejs openssl
+               clang-14 libclang-rt-14-dev)
 # The Python client (client/python) runs on Debian's grpcio and numpy; torch
 # only for programs that pass torch tensors, which have it already.
 PYTHON_CLIENT_PACKAGES=(python3 python3-grpcio python3-numpy)

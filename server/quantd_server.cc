@@ -1,8 +1,14 @@
 // Assembling and tearing down a quantd server.
 #include "server/quantd_server.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <climits>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -39,6 +45,53 @@ class WithoutReflection : public grpc::ServerBuilderOption {
     });
   }
 };
+
+// Opens and at once closes a TCP connection to host:port; false when it
+// cannot connect.
+bool Knock(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return false;
+  bool connected = false;
+  for (addrinfo* a = found; a != nullptr && !connected; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) continue;
+    connected = connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return connected;
+}
+
+// Where to reach a listener bound to `listen` (host:port) from this host:
+// the wildcard addresses by loopback.
+std::string ReachableHost(const std::string& listen) {
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty() || host == "0.0.0.0") return "127.0.0.1";
+  if (host == "::") return "::1";
+  return host;
+}
+
+// Stops the metrics endpoint. Its HTTP server (civetweb) polls its
+// listening socket in 2-second quanta and its stop waits for the poll to
+// return, so a stop would take up to 2 s: connections knocked on the port
+// meanwhile (opened and closed at once) wake it.
+void StopExposer(std::unique_ptr<prometheus::Exposer> exposer, const std::string& host, int port) {
+  if (exposer == nullptr) return;
+  std::atomic<bool> stopped{false};
+  std::thread knocker([&stopped, &host, port] {
+    while (!stopped.load() && Knock(host, port)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  exposer.reset();
+  stopped.store(true);
+  knocker.join();
+}
 
 }  // namespace
 
@@ -80,6 +133,7 @@ absl::StatusOr<std::unique_ptr<QuantdServer>> QuantdServer::Start(const ServerOp
   s->exposer_->RegisterCollectable(s->metrics_->registry());
   const std::vector<int> metric_ports = s->exposer_->GetListeningPorts();
   s->metrics_port_ = metric_ports.empty() ? 0 : metric_ports.front();
+  s->metrics_host_ = ReachableHost(options.metrics_listen);
 
   s->pool_ = std::make_unique<KernelPool>(threads, max_pending);
   s->metrics_->pool_threads.Set(threads);
@@ -143,6 +197,9 @@ void QuantdServer::Drain(std::chrono::milliseconds grace) {
   pool_.reset();  // Joins the workers: every task has finished its RPC.
 }
 
-QuantdServer::~QuantdServer() { Drain(std::chrono::milliseconds(0)); }
+QuantdServer::~QuantdServer() {
+  Drain(std::chrono::milliseconds(0));
+  StopExposer(std::move(exposer_), metrics_host_, metrics_port_);
+}
 
 }  // namespace quantd::server

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
 
 #include <grpcpp/server.h>
 #include <prometheus/exposer.h>
@@ -50,6 +51,7 @@ class QuantdServer {
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;
+  std::string metrics_host_;  // Where this host reaches the metrics port.
   bool drained_ = false;
 };
 

@@ -45,15 +45,6 @@ class QuantizerService final : public v1::Quantizer::CallbackService {
       grpc::CallbackServerContext* context,
       std::function<absl::Status(const ExecutionContext&)> work);
 
-  absl::Status DoQuantize(const v1::QuantizeRequest& request, const ExecutionContext& execution,
-                          v1::QuantizeResponse* response);
-  absl::Status DoDequantize(const v1::DequantizeRequest& request,
-                            const ExecutionContext& execution, v1::DequantizeResponse* response);
-  absl::Status DoQuantizedMatMul(const v1::MatMulRequest& request,
-                                 const ExecutionContext& execution, v1::MatMulResponse* response);
-  absl::Status DoAnalyze(const v1::AnalyzeRequest& request, const ExecutionContext& execution,
-                         v1::AnalyzeResponse* response);
-
   KernelPool* pool_;
   Isa max_isa_;
   Metrics* metrics_;

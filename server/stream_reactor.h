@@ -1,13 +1,13 @@
-// The machinery the streaming RPCs share: one thing at a time. A stream
-// reads a message, hands any work to the kernel pool, writes what the work
-// produced, and only then reads on, so it holds at most one input window
-// and its output, whatever the tensor's size; the client's writes wait on
-// gRPC's flow control meanwhile.
+// A streaming RPC over gRPC: drives a TensorStream (tensor_stream.h), which
+// says what the stream does, through a call. One thing at a time: read a
+// message, hand any work to the kernel pool, write what the work produced,
+// and only then read on; the client's writes wait on gRPC's flow control
+// meanwhile.
 #ifndef QUANTD_SERVER_STREAM_REACTOR_H_
 #define QUANTD_SERVER_STREAM_REACTOR_H_
 
-#include <deque>
-#include <functional>
+#include <memory>
+#include <utility>
 
 #include <grpcpp/grpcpp.h>
 
@@ -17,6 +17,7 @@
 #include "server/grpc_status.h"
 #include "server/metrics.h"
 #include "server/pool_work.h"
+#include "server/tensor_stream.h"
 
 namespace quantd::server {
 
@@ -24,74 +25,65 @@ struct StreamEnvironment {
   KernelPool* pool = nullptr;
   Isa max_isa = Isa::kAvx512Vnni;
   Metrics* metrics = nullptr;
-  int64_t max_buffer_bytes = 0;
 };
 
 template <typename Request, typename Response>
-class StreamReactor : public grpc::ServerBidiReactor<Request, Response> {
+class StreamReactor final : public grpc::ServerBidiReactor<Request, Response> {
  public:
-  StreamReactor(grpc::CallbackServerContext* context, const StreamEnvironment& env)
-      : context_(context), env_(env) {
+  // Starts reading at once; deletes itself when the call is done.
+  StreamReactor(grpc::CallbackServerContext* context, const StreamEnvironment& env,
+                std::unique_ptr<TensorStream<Request, Response>> stream)
+      : context_(context), env_(env), stream_(std::move(stream)) {
     env_.metrics->inflight_requests.Increment();
+    this->StartRead(&request_);
   }
 
-  void Begin() { this->StartRead(&request_); }
-
-  void OnReadDone(bool ok) final {
-    const absl::Status status = ok ? OnMessage(request_)
+  void OnReadDone(bool ok) override {
+    const absl::Status status = ok ? stream_->Received(request_)
                                 : context_->IsCancelled() ? absl::CancelledError("the client cancelled")
-                                                          : OnInputEnd();
+                                                          : stream_->InputEnded();
     if (!status.ok()) return End(status);
-    if (work_) return RunWork();
     Continue();
   }
 
-  void OnWriteDone(bool ok) final {
+  void OnWriteDone(bool ok) override {
     if (!ok) return End(absl::CancelledError("the client stopped reading"));
-    outbox_.pop_front();
+    stream_->Written();
     Continue();
   }
 
-  void OnDone() final {
+  void OnDone() override {
     env_.metrics->inflight_requests.Decrement();
     delete this;
   }
 
- protected:
-  // A message arrived; it may queue responses and set Schedule()'s work.
-  virtual absl::Status OnMessage(Request& request) = 0;
-  // The client finished writing.
-  virtual absl::Status OnInputEnd() = 0;
-  // More work, after the queued responses are written (e.g. the next full
-  // window): returns false when there is none.
-  virtual bool ScheduleMore() { return false; }
-
-  void Schedule(std::function<absl::Status(const ExecutionContext&)> work) { work_ = std::move(work); }
-  void Send(Response response) { outbox_.push_back(std::move(response)); }
-  void FinishAfterWrites() { finishing_ = true; }
-  const StreamEnvironment& env() const { return env_; }
-
  private:
-  // Writes what is queued, then takes on more work, reads on, or finishes.
+  using Step = typename TensorStream<Request, Response>::Step;
+
   void Continue() {
-    if (!outbox_.empty()) return this->StartWrite(&outbox_.front());
-    if (ScheduleMore() && work_) return RunWork();
-    if (finishing_) return End(absl::OkStatus());
-    request_.Clear();
-    this->StartRead(&request_);
+    switch (stream_->Next()) {
+      case Step::kRunWork:
+        return RunWork();
+      case Step::kWrite:
+        return this->StartWrite(&stream_->NextResponse());
+      case Step::kFinish:
+        return End(absl::OkStatus());
+      case Step::kRead:
+        request_.Clear();
+        return this->StartRead(&request_);
+    }
   }
 
-  // Runs work_ on the pool (never on a gRPC thread), then continues once
-  // its pool slot is free (SubmitToPool).
+  // Runs the stream's work on the pool (never on a gRPC thread), then
+  // continues once its pool slot is free (SubmitToPool).
   void RunWork() {
-    auto task = [this, work = std::move(work_)] {
+    auto task = [this, work = stream_->TakeWork()] {
       work_status_ = work(CallExecution(context_, env_.pool, env_.max_isa));
     };
     auto next = [this] {
       if (!work_status_.ok()) return End(work_status_);
       Continue();
     };
-    work_ = nullptr;
     if (absl::Status refused = SubmitToPool(env_.pool, env_.metrics, std::move(task), std::move(next));
         !refused.ok()) {
       End(refused);
@@ -101,20 +93,15 @@ class StreamReactor : public grpc::ServerBidiReactor<Request, Response> {
   void End(const absl::Status& status) {
     if (ended_) return;
     ended_ = true;
-    outbox_.clear();
-    Release();
+    stream_->End();
     this->Finish(ToGrpcStatus(status));
   }
-  // Frees the stream's buffers as soon as it ends.
-  virtual void Release() {}
 
   grpc::CallbackServerContext* context_;
   StreamEnvironment env_;
+  std::unique_ptr<TensorStream<Request, Response>> stream_;
   Request request_;
   absl::Status work_status_;  // Of the work the pool ran last.
-  std::deque<Response> outbox_;
-  std::function<absl::Status(const ExecutionContext&)> work_;
-  bool finishing_ = false;
   bool ended_ = false;
 };
 

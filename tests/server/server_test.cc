@@ -507,26 +507,33 @@ TEST_F(ServerTest, HealthIsServingForLivenessAndReadiness) {
   }
 }
 
-TEST_F(ServerTest, MetricsReportRpcsAndQuantization) {
+// A server of its own, so that the counts are this test's alone whatever
+// ran before it in the process.
+TEST(ServerMetricsTest, MetricsReportRpcsAndQuantization) {
+  Connection c = StartServer();
+  auto quantize = [&c](const v1::QuantizeRequest& request, v1::QuantizeResponse* response) {
+    grpc::ClientContext context;
+    return c.stub->Quantize(&context, request, response);
+  };
   v1::QuantizeResponse response;
-  ASSERT_TRUE(Quantize(Int8Request({3}, {1, 2, 3}), &response).ok());
+  ASSERT_TRUE(quantize(Int8Request({3}, {1, 2, 3}), &response).ok());
   v1::QuantizeRequest bad = Int8Request({3}, {1, 2, 3});
   bad.mutable_input()->add_shape(-1);
-  EXPECT_FALSE(Quantize(bad, &response).ok());
+  EXPECT_FALSE(quantize(bad, &response).ok());
   v1::QuantizeRequest nf4 = Int8Request({2, 64}, std::vector<float>(128, 0.25f));
   nf4.mutable_options()->set_dtype(v1::DTYPE_NF4);
   nf4.mutable_options()->set_granularity(v1::GRANULARITY_PER_GROUP);
   nf4.mutable_options()->set_axis(1);
   nf4.mutable_options()->set_group_size(32);
   nf4.mutable_input()->mutable_data()->at(0) = 1;  // Not exact: an SQNR to observe.
-  ASSERT_TRUE(Quantize(nf4, &response).ok());
+  ASSERT_TRUE(quantize(nf4, &response).ok());
   v1::AnalyzeRequest analyze;
   *analyze.mutable_input() = Int8Request({4}, {1, 2, 3, 4}).input();
   v1::AnalyzeResponse analyzed;
   grpc::ClientContext context;
-  ASSERT_TRUE(stub().Analyze(&context, analyze, &analyzed).ok());
+  ASSERT_TRUE(c.stub->Analyze(&context, analyze, &analyzed).ok());
 
-  const auto page = quantd::testing::HttpGet(connection_->server->metrics_port(), "/metrics");
+  const auto page = quantd::testing::HttpGet(c.server->metrics_port(), "/metrics");
   ASSERT_TRUE(page.ok()) << page.status();
   const std::string isa(IsaName(SelectKernels(Isa::kAvx512Vnni).isa));
   for (const std::string& expected : std::vector<std::string>{

@@ -1,11 +1,14 @@
 // The streaming Quantize and Dequantize.
-#include "server/tensor_streams.h"
+#include "server/tensor_stream.h"
 
+#include <algorithm>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "quantd/dequantize.h"
 #include "quantd/quantize.h"
@@ -15,9 +18,6 @@
 namespace quantd::server {
 namespace {
 
-// Elements per window: a multiple of kSliceAlignment whose largest output
-// (FLOAT32 out of Dequantize, 2 MiB) fits gRPC's default 4 MiB receive limit.
-constexpr int64_t kWindowElements = 8 * kSliceAlignment;
 // Chunks of a buffered result.
 constexpr size_t kChunkBytes = size_t{2} << 20;
 
@@ -66,10 +66,10 @@ std::string Describe(DType dtype, const std::vector<int64_t>& shape) {
   return absl::StrCat("a ", DTypeName(dtype), " tensor of shape [", absl::StrJoin(shape, ", "), "]");
 }
 
-class QuantizeStream final
-    : public StreamReactor<v1::QuantizeStreamRequest, v1::QuantizeStreamResponse> {
+class QuantizeStream final : public QuantizeTensorStream {
  public:
-  using StreamReactor::StreamReactor;
+  QuantizeStream(int64_t max_buffer_bytes, int64_t window_elements)
+      : max_buffer_bytes_(max_buffer_bytes), window_elements_(window_elements) {}
 
  private:
   absl::Status OnMessage(v1::QuantizeStreamRequest& request) override {
@@ -104,10 +104,10 @@ class QuantizeStream final
     const int64_t bytes = PackedByteSize(dtype, job_->count);
     input_.Expect(bytes, Describe(dtype, shape_));
     windowed_ = job_->params_given;
-    if (!windowed_ && bytes > env().max_buffer_bytes) {
+    if (!windowed_ && bytes > max_buffer_bytes_) {
       return absl::ResourceExhaustedError(absl::StrCat(
           Describe(dtype, shape_), " is ", bytes, " bytes; its range comes from the whole tensor, "
-          "which would be buffered, above --max_buffer_bytes=", env().max_buffer_bytes,
+          "which would be buffered, above --max_buffer_bytes=", max_buffer_bytes_,
           ". Send explicit options.params (e.g. from Calibrate) to quantize it in a bounded window"));
     }
     if (windowed_) {
@@ -120,10 +120,10 @@ class QuantizeStream final
 
   // The next full window, when there is one.
   bool ScheduleMore() override {
-    if (!windowed_ || input_.pending() < PackedByteSize(job_->input.dtype, kWindowElements)) {
+    if (!windowed_ || input_.pending() < PackedByteSize(job_->input.dtype, window_elements_)) {
       return false;
     }
-    Schedule([this](const ExecutionContext& execution) { return QuantizeWindow(kWindowElements, execution); });
+    Schedule([this](const ExecutionContext& execution) { return QuantizeWindow(window_elements_, execution); });
     return true;
   }
 
@@ -146,7 +146,7 @@ class QuantizeStream final
     Schedule([this](const ExecutionContext& execution) -> absl::Status {
       if (!windowed_) return QuantizeBuffered(execution);
       while (done_ < job_->count) {
-        QUANTD_RETURN_IF_ERROR(QuantizeWindow(std::min(kWindowElements, job_->count - done_), execution));
+        QUANTD_RETURN_IF_ERROR(QuantizeWindow(std::min(window_elements_, job_->count - done_), execution));
       }
       v1::QuantizeStreamResponse error;
       ErrorStatsToProto(FinishErrorStats(sums_), error.mutable_error());
@@ -179,6 +179,8 @@ class QuantizeStream final
 
   void Release() override { input_.Release(); }
 
+  const int64_t max_buffer_bytes_;
+  const int64_t window_elements_;
   std::vector<int64_t> shape_;
   QuantizeOptions options_;
   std::optional<QuantizeJob> job_;
@@ -188,10 +190,9 @@ class QuantizeStream final
   ErrorSums sums_;
 };
 
-class DequantizeStream final
-    : public StreamReactor<v1::DequantizeStreamRequest, v1::DequantizeStreamResponse> {
+class DequantizeStream final : public DequantizeTensorStream {
  public:
-  using StreamReactor::StreamReactor;
+  explicit DequantizeStream(int64_t window_elements) : window_elements_(window_elements) {}
 
  private:
   absl::Status OnMessage(v1::DequantizeStreamRequest& request) override {
@@ -220,10 +221,10 @@ class DequantizeStream final
   }
 
   bool ScheduleMore() override {
-    if (!job_ || input_.pending() < PackedByteSize(job_->params.dtype, kWindowElements)) {
+    if (!job_ || input_.pending() < PackedByteSize(job_->params.dtype, window_elements_)) {
       return false;
     }
-    Schedule([this](const ExecutionContext& execution) { return DequantizeWindow(kWindowElements, execution); });
+    Schedule([this](const ExecutionContext& execution) { return DequantizeWindow(window_elements_, execution); });
     return true;
   }
 
@@ -245,7 +246,7 @@ class DequantizeStream final
     FinishAfterWrites();
     Schedule([this](const ExecutionContext& execution) -> absl::Status {
       while (done_ < job_->count) {
-        QUANTD_RETURN_IF_ERROR(DequantizeWindow(std::min(kWindowElements, job_->count - done_), execution));
+        QUANTD_RETURN_IF_ERROR(DequantizeWindow(std::min(window_elements_, job_->count - done_), execution));
       }
       return absl::OkStatus();
     });
@@ -254,27 +255,22 @@ class DequantizeStream final
 
   void Release() override { input_.Release(); }
 
+  const int64_t window_elements_;
   std::vector<int64_t> shape_;
   std::optional<DequantizeJob> job_;
   InputWindow input_;
   int64_t done_ = 0;
 };
 
-template <typename Reactor>
-Reactor* Begin(Reactor* reactor) {
-  reactor->Begin();
-  return reactor;
-}
-
 }  // namespace
 
-grpc::ServerBidiReactor<v1::QuantizeStreamRequest, v1::QuantizeStreamResponse>*
-NewQuantizeStream(grpc::CallbackServerContext* context, const StreamEnvironment& env) {
-  return Begin(new QuantizeStream(context, env));
+std::unique_ptr<QuantizeTensorStream> NewQuantizeTensorStream(int64_t max_buffer_bytes,
+                                                              int64_t window_elements) {
+  return std::make_unique<QuantizeStream>(max_buffer_bytes, window_elements);
 }
 
-grpc::ServerBidiReactor<v1::DequantizeStreamRequest, v1::DequantizeStreamResponse>*
-NewDequantizeStream(grpc::CallbackServerContext* context, const StreamEnvironment& env) {
-  return Begin(new DequantizeStream(context, env));
+std::unique_ptr<DequantizeTensorStream> NewDequantizeTensorStream(int64_t window_elements) {
+  return std::make_unique<DequantizeStream>(window_elements);
 }
+
 }  // namespace quantd::server
