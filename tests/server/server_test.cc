@@ -1,6 +1,7 @@
 // quantd over real gRPC on loopback: results, every bad input's status (and
 // that the server keeps serving after it), health, message limits, metrics
 // and draining. QuantizedMatMul has its own file, matmul_test.cc.
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -668,6 +669,18 @@ TEST(ServerDrainTest, AfterDrainNewCallsAreRefused) {
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   const grpc::Status s = c.stub->Quantize(&context, Int8Request({1}, {1}), &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+}
+
+// The metrics endpoint's HTTP server polls in 2-second quanta; stopping
+// quantd must not wait one out (every test and every rollout pays it).
+TEST(ServerShutdownTest, MetricsEndpointStopsWithoutWaitingOutItsPoll) {
+  Connection c = StartServer();
+  ASSERT_TRUE(quantd::testing::HttpGet(c.server->metrics_port(), "/metrics").ok());
+  const auto start = std::chrono::steady_clock::now();
+  c.server.reset();
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::milliseconds(1500))
+      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
 }
 
 }  // namespace

@@ -9,11 +9,11 @@ int64_t QuantizeInt4Avx2(const QuantizeArgs& args, SlotSpan span, ErrorSums* sum
   const __m256 qmin = _mm256_set1_ps(args.qmin), qmax = _mm256_set1_ps(args.qmax);
   const Rounding rounding = args.rounding;
   std::byte* const dst = args.dst;
-  return QuantizeNibbleSpan(args, span, sums, [=](__m256 v, __m256 zp, int64_t i, int64_t* clipped) {
+  return QuantizeNibbleSpan(args, span, sums, [=](__m256 v, __m256 zp, int64_t i, ClipCounter* clipped) {
     // Clamped to the format's range, so the low 4 bits are the code.
-    const __m256i q = IntegerCodes(v, zp, rounding, qmin, qmax, clipped);
-    StoreNibbles(dst + i / 2, q);
-    return _mm256_cvtepi32_ps(_mm256_sub_epi32(q, _mm256_cvtps_epi32(zp)));
+    const IntegerCode q = IntegerCodes(v, zp, rounding, qmin, qmax, clipped);
+    StoreNibbles(dst + i / 2, q.code);
+    return q.level;
   });
 }
 

@@ -60,12 +60,12 @@ int64_t QuantizeInt8(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
   const Rounding rounding = args.rounding;
   const bool is_unsigned = args.format->dtype == DType::kUInt8;
   std::byte* const dst = args.dst;
-  return QuantizeSpan(args, span, sums, [=](__m256 v, __m256 zp, int64_t i, int64_t* clipped) {
-    const __m256i q = IntegerCodes(v, zp, rounding, qmin, qmax, clipped);
-    const __m128i q16 = Narrow32To16(q, false);
+  return QuantizeSpan(args, span, sums, [=](__m256 v, __m256 zp, int64_t i, ClipCounter* clipped) {
+    const IntegerCode q = IntegerCodes(v, zp, rounding, qmin, qmax, clipped);
+    const __m128i q16 = Narrow32To16(q.code, false);
     const __m128i q8 = is_unsigned ? _mm_packus_epi16(q16, q16) : _mm_packs_epi16(q16, q16);
     _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + i), q8);
-    return _mm256_cvtepi32_ps(_mm256_sub_epi32(q, _mm256_cvtps_epi32(zp)));
+    return q.level;
   });
 }
 

@@ -35,7 +35,7 @@ struct BitCast {
 
   // The codes of v's 8 lanes, the sign moved down by sign_shift from
   // float32's bit 31, and their values in *level.
-  static __m256i Encode(__m256 v, int sign_shift, __m256* level, int64_t* clipped) {
+  static __m256i Encode(__m256 v, int sign_shift, __m256* level, ClipCounter* clipped) {
     const __m256i bits = _mm256_castps_si256(v);
     const __m256i sign = _mm256_and_si256(bits, Bits(kSignBit));
     const __m256i u = _mm256_andnot_si256(Bits(kSignBit), bits);
@@ -59,7 +59,7 @@ struct BitCast {
     __m256i magnitude = Select(clip, r, Bits(kMaxBits));
     magnitude = Select(subnormal, magnitude, _mm256_castps_si256(_mm256_sub_ps(s, magic)));
     *level = _mm256_castsi256_ps(_mm256_or_si256(magnitude, sign));
-    *clipped += CountLanes(clip);
+    clipped->Add(clip);
     return _mm256_or_si256(code, _mm256_srli_epi32(sign, sign_shift));
   }
 };
@@ -94,7 +94,7 @@ __m256 DecodeFp8(const std::byte* p, __m256i* sign, __m256i* magnitude_bits) {
 
 int64_t QuantizeFloat16(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
   std::byte* const dst = args.dst;
-  return QuantizeSpan(args, span, sums, [=](__m256 v, __m256, int64_t i, int64_t* clipped) {
+  return QuantizeSpan(args, span, sums, [=](__m256 v, __m256, int64_t i, ClipCounter* clipped) {
     // From 65520 on, the tie between 65504 and 65536, round to nearest even
     // goes beyond max_finite: those lanes saturate to 65504, with v's sign.
     const __m256 sign = _mm256_and_ps(v, _mm256_set1_ps(-0.0f));
@@ -104,7 +104,7 @@ int64_t QuantizeFloat16(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums
     const __m128i h = _mm256_cvtps_ph(_mm256_blendv_ps(v, max, clip),
                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 * i), h);
-    *clipped += CountLanes(clip);
+    clipped->Add(clip);
     return _mm256_cvtph_ps(h);
   });
 }
@@ -112,7 +112,7 @@ int64_t QuantizeFloat16(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums
 template <typename Cast>
 int64_t QuantizeFp8(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
   std::byte* const dst = args.dst;
-  return QuantizeSpan(args, span, sums, [=](__m256 v, __m256, int64_t i, int64_t* clipped) {
+  return QuantizeSpan(args, span, sums, [=](__m256 v, __m256, int64_t i, ClipCounter* clipped) {
     __m256 level;
     const __m256i code = Cast::Encode(v, 24, &level, clipped);
     _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + i), Narrow32To8(code));
@@ -122,7 +122,7 @@ int64_t QuantizeFp8(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
 
 int64_t QuantizeBFloat16(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
   std::byte* const dst = args.dst;
-  return QuantizeSpan(args, span, sums, [=](__m256 v, __m256, int64_t i, int64_t* clipped) {
+  return QuantizeSpan(args, span, sums, [=](__m256 v, __m256, int64_t i, ClipCounter* clipped) {
     __m256 level;
     const __m256i code = BFloat16::Encode(v, 16, &level, clipped);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 * i), Narrow32To16(code, true));

@@ -40,15 +40,15 @@ int64_t QuantizeNf4Avx2(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums
   const __m256 low_edge = _mm256_set1_ps(levels[0] - (boundaries[0] - levels[0]));
   const __m256 high_edge = _mm256_set1_ps(levels[15] + (levels[15] - boundaries[14]));
   std::byte* const dst = args.dst;
-  return QuantizeNibbleSpan(args, span, sums, [&](__m256 v, __m256, int64_t i, int64_t* clipped) {
+  return QuantizeNibbleSpan(args, span, sums, [&](__m256 v, __m256, int64_t i, ClipCounter* clipped) {
     // code = the number of thresholds below v (codebook_thresholds.h);
     // each comparison is all ones (-1) where v is above the threshold.
     __m256i code = _mm256_setzero_si256();
     for (int j = 0; j < kBoundaries; ++j) {
       code = _mm256_sub_epi32(code, _mm256_castps_si256(_mm256_cmp_ps(v, thresholds[j], _CMP_GT_OQ)));
     }
-    *clipped += CountLanes(_mm256_or_ps(_mm256_cmp_ps(v, low_edge, _CMP_LT_OQ),
-                                        _mm256_cmp_ps(v, high_edge, _CMP_GT_OQ)));
+    clipped->Add(_mm256_or_ps(_mm256_cmp_ps(v, low_edge, _CMP_LT_OQ),
+                              _mm256_cmp_ps(v, high_edge, _CMP_GT_OQ)));
     StoreNibbles(dst + i / 2, code);
     return table.Lookup(code);
   });

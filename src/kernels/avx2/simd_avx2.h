@@ -198,14 +198,14 @@ struct ErrorAccumulator {
     f_abs_e = _mm256_add_ps(f_abs_e, abs_e);
     f_max_e = _mm256_max_ps(f_max_e, abs_e);
     // The bits of every x and y or-ed together: whether a lane saw a
-    // non-zero one.
-    any_x = _mm256_or_ps(any_x, x);
-    any_y = _mm256_or_ps(any_y, y);
+    // non-zero one (one for both, as in the AVX-512 kernels).
+    any_xy = _mm256_or_ps(any_xy, _mm256_or_ps(x, y));
   }
 
   // Ends a chunk of Add: true when its float32 sums were added to the
   // double ones; false when they were dropped, and the chunk's vectors
-  // must be given to AddExact.
+  // must be given to AddExact. A chunk holding a non-finite x is always
+  // refused: x² is non-finite too.
   bool EndChunk() {
     const __m256 zero = _mm256_setzero_ps(), tiny = _mm256_set1_ps(0x1p-100f);
     const auto non_finite = [](__m256 v) {
@@ -213,9 +213,12 @@ struct ErrorAccumulator {
     };
     // As in the AVX-512 kernels: below 2^-100 a lane's sum may have lost
     // squares under FLT_MIN, if the lane saw a non-zero value.
+    // The bits compared as integers: or-ed bits may read as a NaN.
     const auto lost = [&](__m256 sum, __m256 any) {
-      return _mm256_and_ps(_mm256_cmp_ps(sum, tiny, _CMP_LT_OQ),
-                           _mm256_cmp_ps(_mm256_and_ps(any, AbsMask()), zero, _CMP_NEQ_OQ));
+      const __m256i magnitude = _mm256_castps_si256(_mm256_and_ps(any, AbsMask()));
+      const __m256 all_zero =
+          _mm256_castsi256_ps(_mm256_cmpeq_epi32(magnitude, _mm256_setzero_si256()));
+      return _mm256_andnot_ps(all_zero, _mm256_cmp_ps(sum, tiny, _CMP_LT_OQ));
     };
     const __m256 record = _mm256_set1_ps(static_cast<float>(std::min(max_so_far, double{FLT_MAX})));
     const __m256 raised = _mm256_mul_ps(f_max_e, _mm256_set1_ps(1.0f + 0x1p-18f));
@@ -225,7 +228,7 @@ struct ErrorAccumulator {
         _mm256_or_ps(_mm256_or_ps(non_finite(f_sq_x), non_finite(f_sq_y)),
                      _mm256_or_ps(non_finite(f_xy),
                                   _mm256_or_ps(non_finite(f_sq_e), non_finite(f_abs_e)))),
-        _mm256_or_ps(_mm256_or_ps(lost(f_sq_x, any_x), lost(f_sq_y, any_y)),
+        _mm256_or_ps(_mm256_or_ps(lost(f_sq_x, any_xy), lost(f_sq_y, any_xy)),
                      _mm256_or_ps(lost(f_sq_e, f_max_e), may_be_the_maximum)));
     const bool carried = _mm256_movemask_ps(refused) == 0;
     if (carried) {
@@ -235,7 +238,7 @@ struct ErrorAccumulator {
       sq_e.Add(f_sq_e);
       abs_e.Add(f_abs_e);
     }
-    f_sq_x = f_sq_y = f_xy = f_sq_e = f_abs_e = f_max_e = any_x = any_y = zero;
+    f_sq_x = f_sq_y = f_xy = f_sq_e = f_abs_e = f_max_e = any_xy = zero;
     return carried;
   }
 
@@ -285,17 +288,45 @@ struct ErrorAccumulator {
   __m256d max_e[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
   __m256 f_sq_x = _mm256_setzero_ps(), f_sq_y = _mm256_setzero_ps(), f_xy = _mm256_setzero_ps();
   __m256 f_sq_e = _mm256_setzero_ps(), f_abs_e = _mm256_setzero_ps(), f_max_e = _mm256_setzero_ps();
-  __m256 any_x = _mm256_setzero_ps(), any_y = _mm256_setzero_ps();
+  __m256 any_xy = _mm256_setzero_ps();
 };
 
-// q = clamp(round(v) + zero point, qmin, qmax) as int32, as the reference's
-// QuantizeInteger; counts the lanes clamped into *clipped.
-inline __m256i IntegerCodes(__m256 v, __m256 zp, Rounding rounding, __m256 qmin, __m256 qmax,
-                            int64_t* clipped) {
-  const __m256 q = _mm256_add_ps(Round(v, rounding), zp);
-  *clipped += CountLanes(_mm256_or_ps(_mm256_cmp_ps(q, qmin, _CMP_LT_OQ),
-                                      _mm256_cmp_ps(q, qmax, _CMP_GT_OQ)));
-  return _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(q, qmin), qmax));
+// The clipped lanes of a span, counted per lane: one subtraction of the
+// comparison's all-ones (-1) lanes a vector. A lane counts at most one
+// element per vector, and a span (a block of the tensor) holds far fewer
+// than 2^31 vectors.
+class ClipCounter {
+ public:
+  void Add(__m256i clipped) { counts_ = _mm256_sub_epi32(counts_, clipped); }
+  void Add(__m256 clipped) { Add(_mm256_castps_si256(clipped)); }
+  int64_t Total() const {
+    const __m256i wide = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(counts_)),
+                                          _mm256_cvtepi32_epi64(_mm256_extracti128_si256(counts_, 1)));
+    const __m128i two = _mm_add_epi64(_mm256_castsi256_si128(wide), _mm256_extracti128_si256(wide, 1));
+    return _mm_cvtsi128_si64(two) + _mm_extract_epi64(two, 1);
+  }
+
+ private:
+  __m256i counts_ = _mm256_setzero_si256();
+};
+
+// An integer format's codes and their levels.
+struct IntegerCode {
+  __m256i code;  // q = clamp(round(v) + zero point, qmin, qmax), as int32.
+  __m256 level;  // q - zero point.
+};
+
+// The reference's QuantizeInteger; counts the lanes clamped. As in the
+// AVX-512 kernels: round(v) clamped to [qmin - zp, qmax - zp] is the level,
+// +0 where rounding a small negative v gave -0.
+inline IntegerCode IntegerCodes(__m256 v, __m256 zp, Rounding rounding, __m256 qmin, __m256 qmax,
+                                ClipCounter* clipped) {
+  const __m256 r = Round(v, rounding);
+  const __m256 clamped =
+      _mm256_min_ps(_mm256_max_ps(r, _mm256_sub_ps(qmin, zp)), _mm256_sub_ps(qmax, zp));
+  clipped->Add(_mm256_cmp_ps(clamped, r, _CMP_NEQ_UQ));
+  return {_mm256_cvtps_epi32(_mm256_add_ps(clamped, zp)),
+          _mm256_add_ps(clamped, _mm256_setzero_ps())};
 }
 
 // 8 codes (the low 4 bits of each lane) into 4 bytes, element 2j in the low
@@ -326,15 +357,16 @@ inline __m256i LoadNibbles(const std::byte* p, bool is_signed) {
 }
 
 // The quantizing loop of every format over the span's first `body`
-// elements (a multiple of kLanes): loads x, stops at the first non-finite
-// element, and hands v = x * (1 / scale) and the zero points to
-// `encode(v, zp, i, &clipped)`, which stores the codes of elements
-// i..i+7, counts the lanes clipped and returns x' / scale; then stores
-// x' = level * scale and adds the error, a chunk of vectors at a time. A
-// chunk whose error the float32 sums cannot carry is quantized again with
-// the error in double: the same codes and x' are stored again, and its
-// clips are not counted twice. Returns the flat index of the first
-// non-finite element, or -1. Everything the loop reads from args is copied
+// elements (a multiple of kLanes): loads x and hands v = x * (1 / scale)
+// and the zero points to `encode(v, zp, i, &clipped)`, which stores the
+// codes of elements i..i+7, counts the lanes clipped (ClipCounter) and
+// returns x' / scale; then stores x' = level * scale and adds the error, a
+// chunk of vectors at a time. A chunk whose error the float32 sums cannot
+// carry, one holding a non-finite x among them, is quantized again with
+// the error in double and every vector checked: the same codes and x' are
+// stored again, and its clips are not counted twice. Returns the flat
+// index of the first non-finite element, or -1 (what was stored then does
+// not matter: the request fails). Everything the loop reads from args is copied
 // first: its stores may alias anything, and would otherwise make the
 // compiler reload each field on every step.
 template <Slots kSlots, typename Encode>
@@ -347,7 +379,7 @@ int64_t QuantizeBody(const QuantizeArgs& args, SlotSpan span, int64_t body, Erro
   SlotValues<kSlots> scales(args.params.scales, span, 1.0f);
   SlotValues<kSlots> zero_points(args.params.zero_points, span, 0.0f);
   // x' of x, the element at k, with its codes and x' stored.
-  const auto round_trip = [&](__m256 x, int64_t k, int64_t* clipped) {
+  const auto round_trip = [&](__m256 x, int64_t k, ClipCounter* clipped) {
     const int64_t i = span.start + k;
     const __m256 level = encode(_mm256_mul_ps(x, inv_scales.At(k)), zero_points.At(k), i, clipped);
     const __m256 y = _mm256_mul_ps(level, scales.At(k));
@@ -355,23 +387,23 @@ int64_t QuantizeBody(const QuantizeArgs& args, SlotSpan span, int64_t body, Erro
     return y;
   };
   ErrorAccumulator acc(sums->max_abs_error);
-  int64_t clipped = 0;
+  ClipCounter clipped;
   for (int64_t chunk = 0; chunk < body; chunk += kErrorChunk * kLanes) {
     const int64_t end = std::min(body, chunk + kErrorChunk * kLanes);
     for (int64_t k = chunk; k < end; k += kLanes) {
       const __m256 x = Load(src_dtype, src, span.start + k);
-      if (const int bad = NonFinite(x)) return span.start + k + __builtin_ctz(bad);
       acc.Add(x, round_trip(x, k, &clipped));
     }
     if (acc.EndChunk()) continue;
-    int64_t clipped_again = 0;
+    ClipCounter clipped_again;
     for (int64_t k = chunk; k < end; k += kLanes) {
       const __m256 x = Load(src_dtype, src, span.start + k);
+      if (const int bad = NonFinite(x)) return span.start + k + __builtin_ctz(bad);
       acc.AddExact(x, round_trip(x, k, &clipped_again));
     }
     acc.EndExactChunk();
   }
-  acc.AddTo(sums, body, clipped);
+  acc.AddTo(sums, body, clipped.Total());
   return -1;
 }
 

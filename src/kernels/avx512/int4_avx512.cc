@@ -9,11 +9,11 @@ int64_t QuantizeInt4Avx512(const QuantizeArgs& args, SlotSpan span, ErrorSums* s
   const __m512 qmin = _mm512_set1_ps(args.qmin), qmax = _mm512_set1_ps(args.qmax);
   const Rounding rounding = args.rounding;
   std::byte* const dst = args.dst;
-  return QuantizeNibbleSpan(args, span, sums, [=](__m512 v, __m512 zp, int64_t i, int64_t* clipped) {
+  return QuantizeNibbleSpan(args, span, sums, [=](__m512 v, __m512 zp, int64_t i, ClipCounter* clipped) {
     // Clamped to the format's range, so the low 4 bits are the code.
-    const __m512i q = IntegerCodes(v, zp, rounding, qmin, qmax, clipped);
-    StoreNibbles(dst + i / 2, q);
-    return _mm512_cvtepi32_ps(_mm512_sub_epi32(q, _mm512_cvtps_epi32(zp)));
+    const IntegerCode q = IntegerCodes(v, zp, rounding, qmin, qmax, clipped);
+    StoreNibbles(dst + i / 2, q.code);
+    return q.level;
   });
 }
 

@@ -47,11 +47,11 @@ int64_t QuantizeInt8(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
   const Rounding rounding = args.rounding;
   const bool is_signed = args.format->dtype == DType::kInt8;
   std::byte* const dst = args.dst;
-  return QuantizeSpan(args, span, sums, [=](__m512 v, __m512 zp, int64_t i, int64_t* clipped) {
-    const __m512i q = IntegerCodes(v, zp, rounding, qmin, qmax, clipped);
+  return QuantizeSpan(args, span, sums, [=](__m512 v, __m512 zp, int64_t i, ClipCounter* clipped) {
+    const IntegerCode q = IntegerCodes(v, zp, rounding, qmin, qmax, clipped);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
-                     is_signed ? _mm512_cvtsepi32_epi8(q) : _mm512_cvtusepi32_epi8(q));
-    return _mm512_cvtepi32_ps(_mm512_sub_epi32(q, _mm512_cvtps_epi32(zp)));
+                     is_signed ? _mm512_cvtsepi32_epi8(q.code) : _mm512_cvtusepi32_epi8(q.code));
+    return q.level;
   });
 }
 

@@ -31,7 +31,7 @@ struct BitCast {
 
   // The codes of v's 16 lanes, the sign moved down by sign_shift from
   // float32's bit 31, and their values in *level.
-  static __m512i Encode(__m512 v, int sign_shift, __m512* level, int64_t* clipped) {
+  static __m512i Encode(__m512 v, int sign_shift, __m512* level, ClipCounter* clipped) {
     const __m512i bits = _mm512_castps_si512(v);
     const __m512i sign = _mm512_and_si512(bits, Bits(kSignBit));
     const __m512i u = _mm512_andnot_si512(Bits(kSignBit), bits);
@@ -57,7 +57,7 @@ struct BitCast {
     magnitude = _mm512_mask_mov_epi32(magnitude, subnormal,
                                       _mm512_castps_si512(_mm512_sub_ps(s, magic)));
     *level = _mm512_castsi512_ps(_mm512_or_si512(magnitude, sign));
-    *clipped += __builtin_popcount(clip);
+    clipped->Add(clip);
     return _mm512_or_si512(code, _mm512_srli_epi32(sign, sign_shift));
   }
 };
@@ -91,7 +91,7 @@ __m512 DecodeFp8(const std::byte* p, __m512i* sign) {
 
 int64_t QuantizeFloat16(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
   std::byte* const dst = args.dst;
-  return QuantizeSpan(args, span, sums, [=](__m512 v, __m512, int64_t i, int64_t* clipped) {
+  return QuantizeSpan(args, span, sums, [=](__m512 v, __m512, int64_t i, ClipCounter* clipped) {
     // From 65520 on, the tie between 65504 and 65536, round to nearest even
     // goes beyond max_finite: those lanes saturate to 65504, with v's sign.
     const __mmask16 clip =
@@ -100,7 +100,7 @@ int64_t QuantizeFloat16(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums
     const __m256i h = _mm512_cvtps_ph(_mm512_mask_mov_ps(v, clip, max),
                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 2 * i), h);
-    *clipped += __builtin_popcount(clip);
+    clipped->Add(clip);
     return _mm512_cvtph_ps(h);
   });
 }
@@ -108,7 +108,7 @@ int64_t QuantizeFloat16(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums
 template <typename Cast>
 int64_t QuantizeFp8(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
   std::byte* const dst = args.dst;
-  return QuantizeSpan(args, span, sums, [=](__m512 v, __m512, int64_t i, int64_t* clipped) {
+  return QuantizeSpan(args, span, sums, [=](__m512 v, __m512, int64_t i, ClipCounter* clipped) {
     __m512 level;
     const __m512i code = Cast::Encode(v, 24, &level, clipped);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm512_cvtepi32_epi8(code));
@@ -118,7 +118,7 @@ int64_t QuantizeFp8(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
 
 int64_t QuantizeBFloat16(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums) {
   std::byte* const dst = args.dst;
-  return QuantizeSpan(args, span, sums, [=](__m512 v, __m512, int64_t i, int64_t* clipped) {
+  return QuantizeSpan(args, span, sums, [=](__m512 v, __m512, int64_t i, ClipCounter* clipped) {
     __m512 level;
     const __m512i code = BFloat16::Encode(v, 16, &level, clipped);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 2 * i), _mm512_cvtepi32_epi16(code));

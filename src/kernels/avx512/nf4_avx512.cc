@@ -39,7 +39,7 @@ int64_t QuantizeNf4Avx512(const QuantizeArgs& args, SlotSpan span, ErrorSums* su
   const __m512 low_edge = _mm512_set1_ps(levels[0] - (boundaries[0] - levels[0]));
   const __m512 high_edge = _mm512_set1_ps(levels[15] + (levels[15] - boundaries[14]));
   std::byte* const dst = args.dst;
-  return QuantizeNibbleSpan(args, span, sums, [=](__m512 v, __m512, int64_t i, int64_t* clipped) {
+  return QuantizeNibbleSpan(args, span, sums, [=](__m512 v, __m512, int64_t i, ClipCounter* clipped) {
     // code = the number of thresholds below v,
     // found in four halvings of the 15: the lanes above threshold
     // code + step - 1 add step.
@@ -51,8 +51,8 @@ int64_t QuantizeNf4Avx512(const QuantizeArgs& args, SlotSpan span, ErrorSums* su
       code = _mm512_mask_add_epi32(code, _mm512_cmp_ps_mask(v, threshold, _CMP_GT_OQ), code,
                                    _mm512_set1_epi32(step));
     }
-    *clipped += __builtin_popcount(_mm512_cmp_ps_mask(v, low_edge, _CMP_LT_OQ) |
-                                   _mm512_cmp_ps_mask(v, high_edge, _CMP_GT_OQ));
+    clipped->Add(_mm512_cmp_ps_mask(v, low_edge, _CMP_LT_OQ) |
+                 _mm512_cmp_ps_mask(v, high_edge, _CMP_GT_OQ));
     StoreNibbles(dst + i / 2, code);
     return _mm512_permutexvar_ps(code, table);
   });

@@ -179,14 +179,16 @@ struct ErrorAccumulator {
     f_abs_e = _mm512_add_ps(f_abs_e, abs_e);
     f_max_e = _mm512_max_ps(f_max_e, abs_e);
     // The bits of every x and y or-ed together: whether a lane saw a
-    // non-zero one (vrangeps, the larger magnitude, costs more here).
-    any_x = _mm512_or_ps(any_x, x);
-    any_y = _mm512_or_ps(any_y, y);
+    // non-zero one (vrangeps, the larger magnitude, costs more here). One
+    // for both: a lane of zero x and non-zero y (or the reverse) only
+    // sends its chunk to AddExact.
+    any_xy = _mm512_or_ps(any_xy, _mm512_or_ps(x, y));
   }
 
   // Ends a chunk of Add: true when its float32 sums were added to the
   // double ones; false when they were dropped, and the chunk's vectors
-  // must be given to AddExact.
+  // must be given to AddExact. A chunk holding a non-finite x is always
+  // refused: x² is non-finite too.
   bool EndChunk() {
     // Below 2^-100 a lane's sum may hold squares under FLT_MIN, rounded to
     // the subnormal grid or to zero; above it, such squares change the sum
@@ -205,7 +207,7 @@ struct ErrorAccumulator {
                                          _mm512_cmp_ps_mask(f_max_e, zero, _CMP_GT_OQ);
     const __mmask16 beyond_float = NonFinite(f_sq_x) | NonFinite(f_sq_y) | NonFinite(f_xy) |
                                    NonFinite(f_sq_e) | NonFinite(f_abs_e);
-    const bool carried = (beyond_float | lost(f_sq_x, any_x) | lost(f_sq_y, any_y) |
+    const bool carried = (beyond_float | lost(f_sq_x, any_xy) | lost(f_sq_y, any_xy) |
                           lost(f_sq_e, f_max_e) | may_be_the_maximum) == 0;
     if (carried) {
       sq_x.Add(f_sq_x);
@@ -214,7 +216,7 @@ struct ErrorAccumulator {
       sq_e.Add(f_sq_e);
       abs_e.Add(f_abs_e);
     }
-    f_sq_x = f_sq_y = f_xy = f_sq_e = f_abs_e = f_max_e = any_x = any_y = zero;
+    f_sq_x = f_sq_y = f_xy = f_sq_e = f_abs_e = f_max_e = any_xy = zero;
     return carried;
   }
 
@@ -270,18 +272,46 @@ struct ErrorAccumulator {
   __m512d max_e[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
   __m512 f_sq_x = _mm512_setzero_ps(), f_sq_y = _mm512_setzero_ps(), f_xy = _mm512_setzero_ps();
   __m512 f_sq_e = _mm512_setzero_ps(), f_abs_e = _mm512_setzero_ps(), f_max_e = _mm512_setzero_ps();
-  __m512 any_x = _mm512_setzero_ps(), any_y = _mm512_setzero_ps();
+  __m512 any_xy = _mm512_setzero_ps();
 };
 
-// q = clamp(round(v) + zero point, qmin, qmax) as int32, as the reference's
-// QuantizeInteger; counts the lanes clamped into *clipped.
-inline __m512i IntegerCodes(__m512 v, __m512 zp, Rounding rounding, __m512 qmin, __m512 qmax,
-                            int64_t* clipped) {
-  const __m512 q = _mm512_add_ps(Round(v, rounding), zp);
-  const __mmask16 out =
-      _mm512_cmp_ps_mask(q, qmin, _CMP_LT_OQ) | _mm512_cmp_ps_mask(q, qmax, _CMP_GT_OQ);
-  *clipped += __builtin_popcount(out);
-  return _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(q, qmin), qmax));
+// The clipped lanes of a span, counted per lane: one masked add a vector.
+// A lane counts at most one element per vector, and a span (a block of
+// the tensor) holds far fewer than 2^31 vectors.
+class ClipCounter {
+ public:
+  void Add(__mmask16 clipped) {
+    counts_ = _mm512_mask_add_epi32(counts_, clipped, counts_, _mm512_set1_epi32(1));
+  }
+  int64_t Total() const {
+    const __m512i low = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(counts_));
+    const __m512i high = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(counts_, 1));
+    return _mm512_reduce_add_epi64(_mm512_add_epi64(low, high));
+  }
+
+ private:
+  __m512i counts_ = _mm512_setzero_si512();
+};
+
+// An integer format's codes and their levels.
+struct IntegerCode {
+  __m512i code;  // q = clamp(round(v) + zero point, qmin, qmax), as int32.
+  __m512 level;  // q - zero point.
+};
+
+// The reference's QuantizeInteger; counts the lanes clamped. Zero points
+// are integers in [qmin, qmax], so clamping round(v) to [qmin - zp,
+// qmax - zp] clamps the same lanes to the same codes, every sum exact, and
+// gives the level without converting the code back; adding +0 turns the
+// -0 that rounds a small negative v into the reference's +0.
+inline IntegerCode IntegerCodes(__m512 v, __m512 zp, Rounding rounding, __m512 qmin, __m512 qmax,
+                                ClipCounter* clipped) {
+  const __m512 r = Round(v, rounding);
+  const __m512 clamped =
+      _mm512_min_ps(_mm512_max_ps(r, _mm512_sub_ps(qmin, zp)), _mm512_sub_ps(qmax, zp));
+  clipped->Add(_mm512_cmp_ps_mask(clamped, r, _CMP_NEQ_UQ));
+  return {_mm512_cvtps_epi32(_mm512_add_ps(clamped, zp)),
+          _mm512_add_ps(clamped, _mm512_setzero_ps())};
 }
 
 // 16 codes (the low 4 bits of each lane) into 8 bytes, element 2j in the
@@ -306,15 +336,16 @@ inline __m512i LoadNibbles(const std::byte* p, bool is_signed) {
 }
 
 // The quantizing loop of every format over the span's first `body`
-// elements (a multiple of kLanes): loads x, stops at the first non-finite
-// element, and hands v = x * (1 / scale) and the zero points to
-// `encode(v, zp, i, &clipped)`, which stores the codes of elements
-// i..i+15, counts the lanes clipped and returns x' / scale; then stores
-// x' = level * scale and adds the error, a chunk of vectors at a time. A
-// chunk whose error the float32 sums cannot carry is quantized again with
-// the error in double: the same codes and x' are stored again, and its
-// clips are not counted twice. Returns the flat index of the first
-// non-finite element, or -1. Everything the loop reads from args is copied
+// elements (a multiple of kLanes): loads x and hands v = x * (1 / scale)
+// and the zero points to `encode(v, zp, i, &clipped)`, which stores the
+// codes of elements i..i+15, counts the lanes clipped (ClipCounter) and
+// returns x' / scale; then stores x' = level * scale and adds the error, a
+// chunk of vectors at a time. A chunk whose error the float32 sums cannot
+// carry, one holding a non-finite x among them, is quantized again with
+// the error in double and every vector checked: the same codes and x' are
+// stored again, and its clips are not counted twice. Returns the flat
+// index of the first non-finite element, or -1 (what was stored then does
+// not matter: the request fails). Everything the loop reads from args is copied
 // first: its stores may alias anything, and would otherwise make the
 // compiler reload each field on every step.
 template <Slots kSlots, typename Encode>
@@ -327,7 +358,7 @@ int64_t QuantizeBody(const QuantizeArgs& args, SlotSpan span, int64_t body, Erro
   SlotValues<kSlots> scales(args.params.scales, span, 1.0f);
   SlotValues<kSlots> zero_points(args.params.zero_points, span, 0.0f);
   // x' of x, the element at k, with its codes and x' stored.
-  const auto round_trip = [&](__m512 x, int64_t k, int64_t* clipped) {
+  const auto round_trip = [&](__m512 x, int64_t k, ClipCounter* clipped) {
     const int64_t i = span.start + k;
     const __m512 level = encode(_mm512_mul_ps(x, inv_scales.At(k)), zero_points.At(k), i, clipped);
     const __m512 y = _mm512_mul_ps(level, scales.At(k));
@@ -335,23 +366,23 @@ int64_t QuantizeBody(const QuantizeArgs& args, SlotSpan span, int64_t body, Erro
     return y;
   };
   ErrorAccumulator acc(sums->max_abs_error);
-  int64_t clipped = 0;
+  ClipCounter clipped;
   for (int64_t chunk = 0; chunk < body; chunk += kErrorChunk * kLanes) {
     const int64_t end = std::min(body, chunk + kErrorChunk * kLanes);
     for (int64_t k = chunk; k < end; k += kLanes) {
       const __m512 x = Load(src_dtype, src, span.start + k);
-      if (const __mmask16 bad = NonFinite(x)) return span.start + k + __builtin_ctz(bad);
       acc.Add(x, round_trip(x, k, &clipped));
     }
     if (acc.EndChunk()) continue;
-    int64_t clipped_again = 0;
+    ClipCounter clipped_again;
     for (int64_t k = chunk; k < end; k += kLanes) {
       const __m512 x = Load(src_dtype, src, span.start + k);
+      if (const __mmask16 bad = NonFinite(x)) return span.start + k + __builtin_ctz(bad);
       acc.AddExact(x, round_trip(x, k, &clipped_again));
     }
     acc.EndExactChunk();
   }
-  acc.AddTo(sums, body, clipped);
+  acc.AddTo(sums, body, clipped.Total());
   return -1;
 }
 
