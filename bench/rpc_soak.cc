@@ -30,6 +30,11 @@ ABSL_FLAG(double, max_rss_warmup_mb, 256,
           "fail when the server's RSS grows more during warm-up, its working set (MB)");
 ABSL_FLAG(double, max_rss_growth_mb, 100,
           "fail when the server's RSS grows more from the end of warm-up to the end (MB)");
+ABSL_FLAG(double, rest_seconds, 8,
+          "after the load, how long the server rests before its at-rest RSS is taken (quantd "
+          "gives kept heap back after --idle_release_after, 5 s by default)");
+ABSL_FLAG(double, max_rss_rest_growth_mb, 100,
+          "fail when the server's RSS at rest is more above its start (MB)");
 ABSL_FLAG(int, max_large_in_flight, 2,
           "callers that may send more than 1 MiB at once (the rest send medium tensors "
           "meanwhile); bounds the server's working set, so RSS growth shows leaks");
@@ -78,7 +83,8 @@ int Run() {
   summary.max_large_in_flight = absl::GetFlag(FLAGS_max_large_in_flight);
   summary.seed = seed;
   summary.warmup_seconds = warmup;
-  summary.limits = {absl::GetFlag(FLAGS_max_rss_warmup_mb), absl::GetFlag(FLAGS_max_rss_growth_mb)};
+  summary.limits = {absl::GetFlag(FLAGS_max_rss_warmup_mb), absl::GetFlag(FLAGS_max_rss_growth_mb),
+                    absl::GetFlag(FLAGS_max_rss_rest_growth_mb)};
   RssMonitor rss(absl::GetFlag(FLAGS_server_pid));
   if (absl::GetFlag(FLAGS_server_pid) != 0) {
     const std::optional<int64_t> start = rss.Read();
@@ -117,9 +123,14 @@ int Run() {
     // them, so that the end figure is the server at rest.
     std::this_thread::sleep_for(std::chrono::seconds(1));
     const std::optional<int64_t> last = rss.Read();
-    rss.Stop();
     summary.rss.alive_at_end = last.has_value();
     summary.rss.end = last.value_or(0);
+    summary.rss.rest_seconds = absl::GetFlag(FLAGS_rest_seconds);
+    std::this_thread::sleep_for(std::chrono::duration<double>(summary.rss.rest_seconds));
+    const std::optional<int64_t> rested = rss.Read();
+    rss.Stop();
+    summary.rss.alive_at_end = summary.rss.alive_at_end && rested.has_value();
+    summary.rss.at_rest = rested.value_or(0);
     summary.rss.peak = std::max(rss.peak(), summary.rss.end);
     summary.rss.timeline = rss.Timeline(20);
   }

@@ -151,6 +151,12 @@ std::vector<std::string> Failures(const Tally& tally, const SoakSummary& s) {
     failures.push_back(absl::StrFormat("server RSS grew %.1f MB after warm-up, above %.1f", growth,
                                        s.limits.max_rss_growth_mb));
   }
+  const double rest_growth = Mb(s.rss.at_rest - s.rss.start);
+  if (rest_growth > s.limits.max_rss_rest_growth_mb) {
+    failures.push_back(absl::StrFormat("server RSS at rest %.0f s after the load is %.1f MB above "
+                                       "its start, above %.1f",
+                                       s.rss.rest_seconds, rest_growth, s.limits.max_rss_rest_growth_mb));
+  }
   return failures;
 }
 
@@ -176,10 +182,12 @@ std::string ReportText(Tally& tally, const SoakSummary& s) {
   if (s.rss.measured) {
     absl::StrAppendFormat(&out,
                           "server RSS: start %.1f MB, after %.0f s warm-up %.1f MB, end %.1f MB, "
-                          "peak %.1f MB (%+.1f MB in warm-up, %+.1f MB after it)\n",
+                          "peak %.1f MB (%+.1f MB in warm-up, %+.1f MB after it); at rest "
+                          "%.0f s later %.1f MB (%+.1f MB from the start)\n",
                           Mb(s.rss.start), s.warmup_seconds, Mb(s.rss.after_warmup), Mb(s.rss.end),
                           Mb(s.rss.peak), Mb(s.rss.after_warmup - s.rss.start),
-                          Mb(s.rss.end - s.rss.after_warmup));
+                          Mb(s.rss.end - s.rss.after_warmup), s.rss.rest_seconds,
+                          Mb(s.rss.at_rest), Mb(s.rss.at_rest - s.rss.start));
     absl::StrAppend(&out, "server RSS over time (s: MB):");
     for (const RssSample& sample : s.rss.timeline) {
       absl::StrAppendFormat(&out, " %.0f: %.0f", sample.seconds, Mb(sample.bytes));
@@ -222,9 +230,11 @@ std::string ReportJson(Tally& tally, const SoakSummary& s) {
     absl::StrAppendFormat(
         &out,
         "\"rss_mb\": {\"start\": %.1f, \"after_warmup\": %.1f, \"end\": %.1f, \"peak\": %.1f, "
-        "\"warmup_growth\": %.1f, \"growth_after_warmup\": %.1f, \"server_alive\": %s}, ",
-        Mb(s.rss.start), Mb(s.rss.after_warmup), Mb(s.rss.end), Mb(s.rss.peak),
-        Mb(s.rss.after_warmup - s.rss.start), Mb(s.rss.end - s.rss.after_warmup),
+        "\"at_rest\": %.1f, \"rest_seconds\": %.1f, \"warmup_growth\": %.1f, "
+        "\"growth_after_warmup\": %.1f, \"growth_at_rest\": %.1f, \"server_alive\": %s}, ",
+        Mb(s.rss.start), Mb(s.rss.after_warmup), Mb(s.rss.end), Mb(s.rss.peak), Mb(s.rss.at_rest),
+        s.rss.rest_seconds, Mb(s.rss.after_warmup - s.rss.start),
+        Mb(s.rss.end - s.rss.after_warmup), Mb(s.rss.at_rest - s.rss.start),
         s.rss.alive_at_end ? "true" : "false");
     absl::StrAppend(&out, "\"rss_timeline_mb\": [");
     for (size_t i = 0; i < s.rss.timeline.size(); ++i) {
@@ -234,9 +244,10 @@ std::string ReportJson(Tally& tally, const SoakSummary& s) {
     absl::StrAppend(&out, "], ");
   }
   absl::StrAppendFormat(&out,
-                        "\"limits\": {\"max_rss_warmup_mb\": %.1f, \"max_rss_growth_mb\": %.1f}, "
-                        "\"problems\": [",
-                        s.limits.max_rss_warmup_mb, s.limits.max_rss_growth_mb);
+                        "\"limits\": {\"max_rss_warmup_mb\": %.1f, \"max_rss_growth_mb\": %.1f, "
+                        "\"max_rss_rest_growth_mb\": %.1f}, \"problems\": [",
+                        s.limits.max_rss_warmup_mb, s.limits.max_rss_growth_mb,
+                        s.limits.max_rss_rest_growth_mb);
   for (size_t i = 0; i < tally.problems().size(); ++i) {
     absl::StrAppend(&out, i ? ", " : "", JsonString(tally.problems()[i]));
   }

@@ -76,6 +76,10 @@ class RssMonitor {
 struct RssFigures {
   bool measured = false;
   int64_t start = 0, after_warmup = 0, end = 0, peak = 0;
+  // After the load and rest_seconds of quiet: what quantd keeps once idle
+  // (it gives kept heap back after --idle_release_after).
+  int64_t at_rest = 0;
+  double rest_seconds = 0;
   bool alive_at_end = true;  // The server process was still there.
   std::vector<RssSample> timeline;
 };
@@ -87,6 +91,7 @@ struct RssFigures {
 struct SoakLimits {
   double max_rss_warmup_mb = 0;  // after warm-up - start: the working set.
   double max_rss_growth_mb = 0;  // end - after warm-up.
+  double max_rss_rest_growth_mb = 0;  // at rest - start.
 };
 
 struct SoakSummary {

@@ -99,6 +99,7 @@ grpc::Status CallGate::Admit(grpc::CallbackServerContext* context, int64_t held_
     return grpc::Status(grpc::StatusCode::INTERNAL,
                         "the server was built without its call gate's context allocator");
   }
+  calls_seen_.fetch_add(1);
   if (draining_.load()) {
     return Refuse(draining_counter_, grpc::StatusCode::UNAVAILABLE,
                   "quantd is draining (it received SIGTERM) and takes no new calls; retry on "

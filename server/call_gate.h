@@ -54,6 +54,8 @@ class CallGate {
   void StartDraining() { draining_.store(true); }
 
   int64_t concurrent_rpcs() const { return concurrent_.load(); }
+  // Every call that came to the gate, admitted or not.
+  int64_t calls_seen() const { return calls_seen_.load(); }
   int64_t held_bytes() const { return held_bytes_.load(); }
 
  private:
@@ -71,6 +73,7 @@ class CallGate {
   prometheus::Counter* const draining_counter_;
   std::atomic<bool> draining_{false};
   std::atomic<int64_t> concurrent_{0};
+  std::atomic<int64_t> calls_seen_{0};
   std::atomic<int64_t> held_bytes_{0};
   std::unique_ptr<DeadlineCeiling> ceiling_;  // Null without --max_rpc_duration.
 };

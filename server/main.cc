@@ -56,6 +56,9 @@ ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(5),
           "name (new replicas get traffic); inf = never");
 ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Minutes(10),
           "how long calls on a connection past its age may still run; inf = as long as they take");
+ABSL_FLAG(absl::Duration, idle_release_after, absl::Seconds(5),
+          "after this long with no call, give the heap kept for large messages back to the "
+          "system; 0 = never");
 
 int main(int argc, char** argv) {
   quantd::TuneMallocForLargeMessages();
@@ -87,6 +90,7 @@ int main(int argc, char** argv) {
   options.max_rpc_duration = absl::GetFlag(FLAGS_max_rpc_duration);
   options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
   options.max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace);
+  options.idle_release_after = absl::GetFlag(FLAGS_idle_release_after);
   if (const std::string isa = absl::GetFlag(FLAGS_isa); isa != "auto") {
     auto parsed = quantd::ParseIsa(isa);
     if (!parsed.ok()) {

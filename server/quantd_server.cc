@@ -105,6 +105,11 @@ absl::StatusOr<std::unique_ptr<QuantdServer>> QuantdServer::Start(const ServerOp
         absl::StrCat("--threads = ", options.threads, " must be 0 (the cores) or positive"));
   }
   QUANTD_RETURN_IF_ERROR(ValidateLimits(options));
+  if (options.idle_release_after < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("--idle_release_after = ",
+                                                   absl::FormatDuration(options.idle_release_after),
+                                                   " must be 0 (never) or positive"));
+  }
   // Files are checked before any port is bound, so a bad one is the only
   // thing the start-up reports.
   const TlsFiles tls{options.tls_cert, options.tls_key, options.tls_client_ca};
@@ -159,6 +164,12 @@ absl::StatusOr<std::unique_ptr<QuantdServer>> QuantdServer::Start(const ServerOp
   if (s->server_ == nullptr || s->grpc_port_ == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot serve gRPC on --listen=", options.listen));
+  }
+  if (options.idle_release_after > absl::ZeroDuration()) {
+    CallGate* gate = s->gate_.get();
+    s->idle_release_ = std::make_unique<IdleMemoryRelease>(
+        options.idle_release_after, [gate] { return gate->calls_seen(); },
+        [gate] { return gate->concurrent_rpcs(); });
   }
   grpc::HealthCheckServiceInterface* health = s->server_->GetHealthCheckService();
   health->SetServingStatus("", true);

@@ -14,6 +14,7 @@
 #include "quantd/kernel_pool.h"
 #include "server/call_gate.h"
 #include "server/gated_quantizer_service.h"
+#include "server/idle_memory_release.h"
 #include "server/metrics.h"
 #include "server/quantizer_service.h"
 #include "server/server_options.h"
@@ -49,6 +50,7 @@ class QuantdServer {
   std::unique_ptr<CallGate> gate_;
   std::unique_ptr<GatedQuantizerService> gated_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<IdleMemoryRelease> idle_release_;  // Null with --idle_release_after=0.
   int grpc_port_ = 0;
   int metrics_port_ = 0;
   std::string metrics_host_;  // Where this host reaches the metrics port.

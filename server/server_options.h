@@ -40,6 +40,10 @@ struct ServerOptions {
   // re-resolve (new replicas get traffic); calls in flight get the grace.
   absl::Duration max_connection_age = absl::Minutes(5);
   absl::Duration max_connection_age_grace = absl::Minutes(10);
+
+  // After this long with no call, the heap kept for large messages goes
+  // back to the system (IdleMemoryRelease); 0 = never.
+  absl::Duration idle_release_after = absl::Seconds(5);
 };
 
 }  // namespace quantd::server
