@@ -62,8 +62,45 @@ struct BitCast {
   }
 };
 
-using E4M3 = BitCast<3, 7, 0x43e00000u>;        // 448.
-using E5M2 = BitCast<2, 15, 0x47600000u>;       // 57344.
+// The FP8 formats round in float arithmetic instead, in fewer steps: adding
+// M = 2^(e + 23 - kMantissa), e the exponent of |v| (at least the format's
+// smallest normal one), leaves |v| rounded to nearest even at the format's
+// spacing there, normal or subnormal, and subtracting M again is exact.
+// The code is then read off the level scaled by 2^(kBias - 127): a float32
+// whose exponent field is the format's and whose mantissa starts with the
+// format's, subnormal levels landing on float32 denormals that hold their
+// code in the same bits (so this needs denormals kept, as every quantd
+// thread has them). BFLOAT16 keeps BitCast: its range is float32's, where
+// M would overflow.
+template <int kMantissa, int kBias, uint32_t kMaxBits>
+struct FloatRound {
+  static constexpr int kDropped = 23 - kMantissa;
+  // M of the smallest normal binade, used below it too.
+  static constexpr uint32_t kMinMagic = static_cast<uint32_t>(127 + 1 - kBias + kDropped) << 23;
+  // |v| is first clamped to a power of two beyond the format's range that
+  // still rounds beyond it (clipped), keeping M finite.
+  static constexpr uint32_t kClampBits = (kMaxBits & 0x7f800000u) + (2u << 23);
+  static constexpr uint32_t kRescale = static_cast<uint32_t>(kBias) << 23;  // 2^(kBias - 127).
+
+  static __m512i Encode(__m512 v, int sign_shift, __m512* level, ClipCounter* clipped) {
+    const __m512i sign = _mm512_and_si512(_mm512_castps_si512(v), Bits(kSignBit));
+    const __m512 a = _mm512_min_ps(_mm512_abs_ps(v), _mm512_castsi512_ps(Bits(kClampBits)));
+    const __m512i exponent = _mm512_and_si512(_mm512_castps_si512(a), Bits(0x7f800000u));
+    const __m512 m = _mm512_castsi512_ps(
+        _mm512_max_epi32(_mm512_add_epi32(exponent, Bits(kDropped << 23)), Bits(kMinMagic)));
+    const __m512 r = _mm512_sub_ps(_mm512_add_ps(a, m), m);
+    const __m512 max = _mm512_castsi512_ps(Bits(kMaxBits));
+    clipped->Add(_mm512_cmp_ps_mask(r, max, _CMP_GT_OQ));
+    const __m512 magnitude = _mm512_min_ps(r, max);
+    *level = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(magnitude), sign));
+    const __m512 scaled = _mm512_mul_ps(magnitude, _mm512_castsi512_ps(Bits(kRescale)));
+    return _mm512_or_si512(_mm512_srli_epi32(_mm512_castps_si512(scaled), kDropped),
+                           _mm512_srli_epi32(sign, sign_shift));
+  }
+};
+
+using E4M3 = FloatRound<3, 7, 0x43e00000u>;     // 448.
+using E5M2 = FloatRound<2, 15, 0x47600000u>;    // 57344.
 using BFloat16 = BitCast<7, 127, 0x7f7f0000u>;  // 0x1.fep127.
 
 // Quiet NaN (with the code's sign) in the lanes of `nan`, infinity in those
