@@ -1,8 +1,9 @@
-// AVX2 casts to and from the small floats: FLOAT8_E4M3FN, FLOAT8_E5M2 and
-// BFLOAT16 from float32 bits, FLOAT16 with F16C. Quantizing rounds to
-// nearest even and saturates to the largest finite value, counting it as
-// clipped, as the reference's EncodeMiniFloat; decoding gives the
-// reference's DecodeMiniFloat values, its quiet NaN included.
+// AVX2 casts to and from the small floats: FLOAT8_E4M3FN and FLOAT8_E5M2
+// rounded in float arithmetic, BFLOAT16 from float32 bits, FLOAT16 with
+// F16C. Quantizing rounds to nearest even and saturates to the largest
+// finite value, counting it as clipped, as the reference's
+// EncodeMiniFloat; decoding gives the reference's DecodeMiniFloat values,
+// its quiet NaN included.
 #include "kernels/avx2/formats_avx2.h"
 #include "kernels/avx2/simd_avx2.h"
 
@@ -64,8 +65,36 @@ struct BitCast {
   }
 };
 
-using E4M3 = BitCast<3, 7, 0x43e00000u>;        // 448.
-using E5M2 = BitCast<2, 15, 0x47600000u>;       // 57344.
+// The FP8 formats round in float arithmetic, as the AVX-512 kernels do (see
+// FloatRound there): |v| + M - M with M = 2^(e + 23 - kMantissa), the code
+// read off the level scaled by 2^(kBias - 127).
+template <int kMantissa, int kBias, uint32_t kMaxBits>
+struct FloatRound {
+  static constexpr int kDropped = 23 - kMantissa;
+  static constexpr uint32_t kMinMagic = static_cast<uint32_t>(127 + 1 - kBias + kDropped) << 23;
+  static constexpr uint32_t kClampBits = (kMaxBits & 0x7f800000u) + (2u << 23);
+  static constexpr uint32_t kRescale = static_cast<uint32_t>(kBias) << 23;  // 2^(kBias - 127).
+
+  static __m256i Encode(__m256 v, int sign_shift, __m256* level, ClipCounter* clipped) {
+    const __m256i sign = _mm256_and_si256(_mm256_castps_si256(v), Bits(kSignBit));
+    const __m256 a = _mm256_min_ps(_mm256_andnot_ps(_mm256_castsi256_ps(Bits(kSignBit)), v),
+                                   _mm256_castsi256_ps(Bits(kClampBits)));
+    const __m256i exponent = _mm256_and_si256(_mm256_castps_si256(a), Bits(0x7f800000u));
+    const __m256 m = _mm256_castsi256_ps(
+        _mm256_max_epi32(_mm256_add_epi32(exponent, Bits(kDropped << 23)), Bits(kMinMagic)));
+    const __m256 r = _mm256_sub_ps(_mm256_add_ps(a, m), m);
+    const __m256 max = _mm256_castsi256_ps(Bits(kMaxBits));
+    clipped->Add(_mm256_cmp_ps(r, max, _CMP_GT_OQ));
+    const __m256 magnitude = _mm256_min_ps(r, max);
+    *level = _mm256_castsi256_ps(_mm256_or_si256(_mm256_castps_si256(magnitude), sign));
+    const __m256 scaled = _mm256_mul_ps(magnitude, _mm256_castsi256_ps(Bits(kRescale)));
+    return _mm256_or_si256(_mm256_srli_epi32(_mm256_castps_si256(scaled), kDropped),
+                           _mm256_srli_epi32(sign, sign_shift));
+  }
+};
+
+using E4M3 = FloatRound<3, 7, 0x43e00000u>;     // 448.
+using E5M2 = FloatRound<2, 15, 0x47600000u>;    // 57344.
 using BFloat16 = BitCast<7, 127, 0x7f7f0000u>;  // 0x1.fep127.
 
 // Quiet NaN (with the code's sign) in the lanes of `nan`, infinity in those

@@ -1,8 +1,9 @@
-// AVX-512 casts to and from the small floats: FLOAT8_E4M3FN, FLOAT8_E5M2
-// and BFLOAT16 from float32 bits, FLOAT16 with F16C. Quantizing rounds to
-// nearest even and saturates to the largest finite value, counting it as
-// clipped, as the reference's EncodeMiniFloat; decoding gives the
-// reference's DecodeMiniFloat values, its quiet NaN included.
+// AVX-512 casts to and from the small floats: FLOAT8_E4M3FN and
+// FLOAT8_E5M2 rounded in float arithmetic, BFLOAT16 from float32 bits,
+// FLOAT16 with F16C. Quantizing rounds to nearest even and saturates to
+// the largest finite value, counting it as clipped, as the reference's
+// EncodeMiniFloat; decoding gives the reference's DecodeMiniFloat values,
+// its quiet NaN included.
 #include "kernels/avx512/formats_avx512.h"
 #include "kernels/avx512/simd_avx512.h"
 
@@ -69,8 +70,8 @@ struct BitCast {
 // The code is then read off the level scaled by 2^(kBias - 127): a float32
 // whose exponent field is the format's and whose mantissa starts with the
 // format's, subnormal levels landing on float32 denormals that hold their
-// code in the same bits (so this needs denormals kept, as every quantd
-// thread has them). BFLOAT16 keeps BitCast: its range is float32's, where
+// code in the same bits (so this needs denormals kept: the default
+// floating-point environment, which quantd never changes). BFLOAT16 keeps BitCast: its range is float32's, where
 // M would overflow.
 template <int kMantissa, int kBias, uint32_t kMaxBits>
 struct FloatRound {
