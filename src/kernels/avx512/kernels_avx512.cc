@@ -15,29 +15,62 @@
 namespace quantd {
 namespace {
 
-int64_t MinMax(FloatSource src, SlotSpan span, float* mins, float* maxs) {
-  if (src.dtype == DType::kFloat64) return KernelsReference().min_max(src, span, mins, maxs);
-  const int64_t body = span.count / kLanes * kLanes;
-  __m512 lo = _mm512_set1_ps(__builtin_inff());
-  __m512 hi = _mm512_set1_ps(-__builtin_inff());
+// The flat index of the first non-finite element among the span's first
+// `body`, or -1.
+int64_t FirstNonFinite(FloatSource src, SlotSpan span, int64_t body) {
   for (int64_t k = 0; k < body; k += kLanes) {
     const __m512 x = Load(src.dtype, src.data, span.start + k);
     if (const __mmask16 bad = NonFinite(x)) return span.start + k + __builtin_ctz(bad);
-    if (span.stride == 0) {
-      lo = _mm512_min_ps(lo, x);
-      hi = _mm512_max_ps(hi, x);
-    } else {
+  }
+  return -1;
+}
+
+// A span of one slot keeps two pairs of accumulators, so that consecutive
+// steps do not wait on each other, and or-s the vectors' non-finite lanes
+// together, looking for the first one only when there is one: spans can
+// be as short as a row of a per-channel tensor, where the reductions and
+// calls around the loop weigh as much as the loop.
+int64_t MinMax(FloatSource src, SlotSpan span, float* mins, float* maxs) {
+  if (src.dtype == DType::kFloat64) return KernelsReference().min_max(src, span, mins, maxs);
+  const int64_t body = span.count / kLanes * kLanes;
+  if (span.stride == 0) {
+    __m512 lo0 = _mm512_set1_ps(__builtin_inff()), lo1 = lo0;
+    __m512 hi0 = _mm512_set1_ps(-__builtin_inff()), hi1 = hi0;
+    __mmask16 bad = 0;
+    int64_t k = 0;
+    for (; k + 2 * kLanes <= body; k += 2 * kLanes) {
+      const __m512 x0 = Load(src.dtype, src.data, span.start + k);
+      const __m512 x1 = Load(src.dtype, src.data, span.start + k + kLanes);
+      bad |= NonFinite(x0) | NonFinite(x1);
+      lo0 = _mm512_min_ps(lo0, x0);
+      hi0 = _mm512_max_ps(hi0, x0);
+      lo1 = _mm512_min_ps(lo1, x1);
+      hi1 = _mm512_max_ps(hi1, x1);
+    }
+    if (k < body) {
+      const __m512 x = Load(src.dtype, src.data, span.start + k);
+      bad |= NonFinite(x);
+      lo0 = _mm512_min_ps(lo0, x);
+      hi0 = _mm512_max_ps(hi0, x);
+    }
+    if (bad != 0) return FirstNonFinite(src, span, body);
+    if (body > 0) {
+      const float l = _mm512_reduce_min_ps(_mm512_min_ps(lo0, lo1));
+      const float h = _mm512_reduce_max_ps(_mm512_max_ps(hi0, hi1));
+      if (l < mins[span.slot]) mins[span.slot] = l;
+      if (h > maxs[span.slot]) maxs[span.slot] = h;
+    }
+  } else {
+    for (int64_t k = 0; k < body; k += kLanes) {
+      const __m512 x = Load(src.dtype, src.data, span.start + k);
+      if (const __mmask16 bad = NonFinite(x)) return span.start + k + __builtin_ctz(bad);
       float* mn = mins + span.slot + k;
       float* mx = maxs + span.slot + k;
       _mm512_storeu_ps(mn, _mm512_min_ps(_mm512_loadu_ps(mn), x));
       _mm512_storeu_ps(mx, _mm512_max_ps(_mm512_loadu_ps(mx), x));
     }
   }
-  if (span.stride == 0 && body > 0) {
-    const float l = _mm512_reduce_min_ps(lo), h = _mm512_reduce_max_ps(hi);
-    if (l < mins[span.slot]) mins[span.slot] = l;
-    if (h > maxs[span.slot]) maxs[span.slot] = h;
-  }
+  if (body == span.count) return -1;
   return KernelsReference().min_max(src, SpanTail(span, body), mins, maxs);
 }
 
