@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "core/enum_check.h"
@@ -247,29 +248,46 @@ absl::StatusOr<QuantParams> ChooseQuantParams(const QuantizeJob& job,
   return params;
 }
 
-absl::Status QuantizeRange(const QuantizeJob& job, const QuantParams& params, int64_t first,
-                           int64_t count, std::span<const std::byte> input,
-                           std::span<std::byte> output, std::span<std::byte> dequantized,
-                           ErrorSums* sums, const ExecutionContext& context) {
-  const ElementFormat& format = *FindElementFormat(job.params.dtype);
-  const KernelTable& kernels = SelectKernels(context.max_isa);
-  const int64_t slots = job.layout.slots();
-  const FloatSource src{job.input.dtype, input.data()};
-  FirstNonFinite bad(count);
+namespace {
 
-  std::vector<float> inv_scales(slots);
-  for (int64_t c = 0; c < slots; ++c) inv_scales[c] = 1.0f / params.scales[c];
-  const std::vector<float> zero_points(params.zero_points.begin(), params.zero_points.end());
-  const CodebookTables tables = BuildCodebookTables(format, params);
+// The parameters as the kernels read them: per slot, 1 / scale and the
+// zero points as floats, beside the codebook tables.
+struct KernelParams {
+  KernelParams(const ElementFormat& format, const QuantParams& params)
+      : inv_scales(params.scales.size()),
+        zero_points(params.zero_points.begin(), params.zero_points.end()),
+        tables(BuildCodebookTables(format, params)) {
+    SetScales(params, 0, static_cast<int64_t>(params.scales.size()));
+  }
+  // After params' slots [begin, end) were (re)set.
+  void SetScales(const QuantParams& params, int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      inv_scales[c] = 1.0f / params.scales[c];
+      if (!zero_points.empty()) zero_points[c] = static_cast<float>(params.zero_points[c]);
+    }
+  }
+  std::vector<float> inv_scales;
+  std::vector<float> zero_points;
+  CodebookTables tables;
+};
+
+// The kernels' arguments for elements from `first` on; they point into
+// params and kernel_params, which must outlive them.
+QuantizeArgs ArgsFor(const QuantizeJob& job, const ElementFormat& format, const QuantParams& params,
+                     const KernelParams& kernel_params, int64_t first,
+                     std::span<const std::byte> input, std::span<std::byte> output,
+                     std::span<std::byte> dequantized) {
   QuantizeArgs args;
-  args.src = src;
+  args.src = FloatSource{job.input.dtype, input.data()};
   args.format = &format;
   args.dst = output.data();
   args.deq_dtype = job.input.dtype;
   args.deq = dequantized.empty() ? nullptr : dequantized.data();
   args.params.scales = params.scales.data();
-  args.params.inv_scales = inv_scales.data();
-  args.params.zero_points = zero_points.empty() ? nullptr : zero_points.data();
+  args.params.inv_scales = kernel_params.inv_scales.data();
+  args.params.zero_points =
+      kernel_params.zero_points.empty() ? nullptr : kernel_params.zero_points.data();
+  const CodebookTables& tables = kernel_params.tables;
   args.params.levels = tables.levels.empty() ? nullptr : tables.levels.data();
   args.params.boundaries = tables.boundaries.empty() ? nullptr : tables.boundaries.data();
   args.params.levels_stride = tables.stride;
@@ -281,6 +299,22 @@ absl::Status QuantizeRange(const QuantizeJob& job, const QuantParams& params, in
   // Sub-byte codes are merged into their bytes: the padding of the last
   // byte starts at zero.
   if (!output.empty()) output.back() = std::byte{0};
+  return args;
+}
+
+}  // namespace
+
+absl::Status QuantizeRange(const QuantizeJob& job, const QuantParams& params, int64_t first,
+                           int64_t count, std::span<const std::byte> input,
+                           std::span<std::byte> output, std::span<std::byte> dequantized,
+                           ErrorSums* sums, const ExecutionContext& context) {
+  const ElementFormat& format = *FindElementFormat(job.params.dtype);
+  const KernelTable& kernels = SelectKernels(context.max_isa);
+  const FloatSource src{job.input.dtype, input.data()};
+  FirstNonFinite bad(count);
+  const KernelParams kernel_params(format, params);
+  const QuantizeArgs args =
+      ArgsFor(job, format, params, kernel_params, first, input, output, dequantized);
   // Blocks are the tensor's own (first is a multiple of kBlockElements or
   // 0), and their sums are added in block order: the sums depend neither on
   // the pool's size nor on how the tensor was sliced.
@@ -322,10 +356,95 @@ absl::StatusOr<QuantizeResult> QuantizeWithParams(const QuantizeJob& job, QuantP
   return result;
 }
 
+namespace {
+
+// Whether every slot lies whole inside one pool block, in consecutive
+// elements (channels along the first axis, or whole groups along the last),
+// and takes its range from its own minimum and maximum: then a block can
+// observe its slots, choose their parameters and quantize them while its
+// 256 KiB of float32 are still in the cache, one pass over memory instead
+// of two.
+bool QuantizesInOnePass(const QuantizeJob& job) {
+  if (job.params_given || job.count == 0 || job.clip_min || job.clip_max) return false;
+  if (job.range_method != RangeMethod::kMinMax && job.range_method != RangeMethod::kAbsMax) {
+    return false;
+  }
+  const SlotLayout& layout = job.layout;
+  int64_t slot_elements = 0;
+  if (layout.group_size == 0 && layout.outer == 1) {
+    slot_elements = layout.inner;
+  } else if (layout.group_size > 0 && layout.inner == 1 && layout.axis_len % layout.group_size == 0) {
+    slot_elements = layout.group_size;
+  }
+  return slot_elements > 0 && kBlockElements % slot_elements == 0;
+}
+
+// RunQuantize of such a job. The parameters, codes and error sums are those
+// of the two passes: the same ranges, the same kernels on the same spans,
+// the blocks' sums added in block order.
+absl::StatusOr<QuantizeResult> QuantizeInOnePass(const QuantizeJob& job,
+                                                 std::span<std::byte> output,
+                                                 std::span<std::byte> dequantized,
+                                                 const ExecutionContext& context) {
+  const ElementFormat& format = *FindElementFormat(job.params.dtype);
+  const KernelTable& kernels = SelectKernels(context.max_isa);
+  const SlotTensor tensor = TensorOf(job);
+  const int64_t slots = job.layout.slots();
+  const bool asymmetric = job.params.scheme == Scheme::kAsymmetric;
+  const ScaleRule rule = ScaleRuleOf(job.params, format, job.qmin, job.qmax);
+  // Every block writes its own slots' entries, then reads only those.
+  QuantParams params = job.params;
+  params.scales.assign(slots, 1.0f);
+  params.zero_points.assign(asymmetric ? slots : 0, 0);
+  KernelParams kernel_params(format, params);
+  const QuantizeArgs args = ArgsFor(job, format, params, kernel_params, 0, job.input.data, output,
+                                    job.return_dequantized ? dequantized : std::span<std::byte>());
+  std::vector<float> mins(slots, std::numeric_limits<float>::infinity());
+  std::vector<float> maxs(slots, -std::numeric_limits<float>::infinity());
+  FirstNonFinite bad(job.count);
+  std::vector<ErrorSums> block_sums(BlockCount(job.count));
+  QUANTD_RETURN_IF_ERROR(RunBlocks(context, BlockCount(job.count), [&](int64_t b, int) {
+    const int64_t begin = b * kBlockElements, end = BlockEnd(job.count, b);
+    bool finite = true;
+    ForEachSlotSpan(job.layout, begin, end, [&](SlotSpan span) {
+      const int64_t index = kernels.min_max(tensor.src, span, mins.data(), maxs.data());
+      if (index >= 0) bad.Note(index);
+      return finite = index < 0;
+    });
+    if (!finite) return;
+    const int64_t first_slot = job.layout.SlotOf(begin), end_slot = job.layout.SlotOf(end - 1) + 1;
+    for (int64_t c = first_slot; c < end_slot; ++c) {
+      const auto [lo, hi] = MinMaxRange(job.range_method, mins[c], maxs[c]);
+      const ScaleZeroPoint sz = ChooseScaleZeroPoint(lo, hi, rule);
+      params.scales[c] = sz.scale;
+      if (asymmetric) params.zero_points[c] = sz.zero_point;
+    }
+    kernel_params.SetScales(params, first_slot, end_slot);
+    ForEachKernelSpan(job.layout, begin, end, [&](SlotSpan span) {
+      const int64_t index = kernels.quantize(args, span, &block_sums[b]);
+      if (index >= 0) bad.Note(index);
+      return index < 0;
+    });
+  }));
+  if (bad.found()) return bad.Error(tensor.src);
+  ErrorSums sums;
+  for (const ErrorSums& b : block_sums) sums.Merge(b);
+  QuantizeResult result;
+  result.params = std::move(params);
+  result.error = FinishErrorStats(sums);
+  return result;
+}
+
+}  // namespace
+
 absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
                                            std::span<std::byte> output,
                                            std::span<std::byte> dequantized,
                                            const ExecutionContext& context) {
+  if (static_cast<int64_t>(output.size()) == job.output_bytes &&
+      static_cast<int64_t>(dequantized.size()) == job.dequantized_bytes && QuantizesInOnePass(job)) {
+    return QuantizeInOnePass(job, output, dequantized, context);
+  }
   QuantParams params = job.params;
   if (!job.params_given) {
     // A plain cast needs no range; every other method starts from min/max,

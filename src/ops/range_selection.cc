@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "formats/scalar_quantizer.h"
 #include "ops/parallel.h"
@@ -93,6 +94,15 @@ std::pair<float, float> RangeFromHistogram(const HistogramRangeRule& rule, Histo
   }
 }
 
+std::pair<float, float> MinMaxRange(RangeMethod method, float min, float max) {
+  if (min > max) min = max = 0.0f;
+  if (method == RangeMethod::kAbsMax) {
+    const float amax = AbsMax(min, max);
+    return {-amax, amax};
+  }
+  return {min, max};
+}
+
 std::vector<float> Log2Levels(int size) {
   // size = 1 (zero) + (size/2 - 1) negative + size/2 positive levels.
   std::vector<float> levels;
@@ -121,10 +131,11 @@ absl::StatusOr<SlotRanges> SelectRanges(const QuantizeJob& job, const ElementFor
   const int64_t largest = LargestSlot(tensor.layout);
   switch (job.range_method) {
     case RangeMethod::kMinMax:
-      r.lo = lo;
-      r.hi = hi;
-      break;
     case RangeMethod::kAbsMax:
+      for (int64_t c = 0; c < slots; ++c) {
+        std::tie(r.lo[c], r.hi[c]) = MinMaxRange(job.range_method, mins[c], maxs[c]);
+      }
+      break;
     case RangeMethod::kLog2:
       for (int64_t c = 0; c < slots; ++c) r.lo[c] = -(r.hi[c] = amax[c]);
       break;

@@ -45,6 +45,10 @@ struct HistogramRangeRule {
 std::pair<float, float> RangeFromHistogram(const HistogramRangeRule& rule, HistogramView h,
                                            float lo, float hi);
 
+// One slot's range by MINMAX or ABSMAX from its observed minimum and
+// maximum (min > max: a slot without elements, whose range is [0, 0]).
+std::pair<float, float> MinMaxRange(RangeMethod method, float min, float max);
+
 // LUT4/LUT8 with LOG2: 0 and signed powers of two up to 1 (times the scale),
 // ascending: the negative side one level shorter than the positive.
 std::vector<float> Log2Levels(int size);
