@@ -583,6 +583,10 @@ TEST(ServerLimitsTest, BadServerOptionsAreRejected) {
   ServerOptions options;
   options.max_message_bytes = int64_t{1} << 40;
   EXPECT_THAT(QuantdServer::Start(options).status().message(), HasSubstr("--max_message_bytes"));
+  ServerOptions negative_idle;
+  negative_idle.idle_release_after = absl::Seconds(-1);
+  EXPECT_THAT(QuantdServer::Start(negative_idle).status().message(),
+              HasSubstr("--idle_release_after = -1s must be 0 (never) or positive"));
 }
 
 // A request cancelled mid-work stops using the pool within a block or so:
