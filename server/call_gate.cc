@@ -126,16 +126,7 @@ grpc::Status CallGate::Admit(grpc::CallbackServerContext* context, int64_t held_
     if (!TryHoldBytes(held_bytes, &held_now)) {
       Release(held);
       held = Held{};
-      const int64_t limit = limits_.max_server_memory_bytes;
-      return Refuse(
-          over_memory_, grpc::StatusCode::RESOURCE_EXHAUSTED,
-          held_bytes > limit
-              ? absl::StrCat("this call's tensors need ", held_bytes,
-                             " bytes (request and response), more than the server's limit of ",
-                             limit, " (--max_server_memory_bytes=", limit, "); send less per call")
-              : absl::StrCat("this call's tensors need ", held_bytes, " bytes, calls in flight hold ",
-                             held_now, ", and the server's limit is ", limit,
-                             " (--max_server_memory_bytes=", limit, "); retry with backoff"));
+      return MemoryRefusal(held_bytes, held_now);
     }
     held.bytes = held_bytes;
   }
@@ -149,6 +140,28 @@ grpc::Status CallGate::Admit(grpc::CallbackServerContext* context, int64_t held_
       held.ceiling = ceiling_->Arm(context->c_call(), DeadlineCeiling::Clock::now() + ceiling);
     }
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status CallGate::MemoryRefusal(int64_t bytes, int64_t held_now) {
+  const int64_t limit = limits_.max_server_memory_bytes;
+  return Refuse(
+      over_memory_, grpc::StatusCode::RESOURCE_EXHAUSTED,
+      bytes > limit
+          ? absl::StrCat("this call's tensors need ", bytes,
+                         " bytes (request and response), more than the server's limit of ", limit,
+                         " (--max_server_memory_bytes=", limit, "); send less per call")
+          : absl::StrCat("this call's tensors need ", bytes, " bytes, calls in flight hold ",
+                         held_now, ", and the server's limit is ", limit,
+                         " (--max_server_memory_bytes=", limit, "); retry with backoff"));
+}
+
+grpc::Status CallGate::HoldMore(grpc::CallbackServerContext* context, int64_t bytes) {
+  auto* gated = dynamic_cast<GatedContext*>(context);
+  if (gated == nullptr || limits_.max_server_memory_bytes <= 0 || bytes <= 0) return grpc::Status::OK;
+  int64_t held_now = 0;
+  if (!TryHoldBytes(bytes, &held_now)) return MemoryRefusal(bytes, held_now);
+  gated->held().bytes += bytes;
   return grpc::Status::OK;
 }
 

@@ -46,6 +46,11 @@ class CallGate {
   // what the call's request and response will hold in memory.
   grpc::Status Admit(grpc::CallbackServerContext* context, int64_t held_bytes);
 
+  // For a call already admitted that learns it will hold `bytes` more (a
+  // stream that buffers a whole tensor): OK and held until the call ends,
+  // or RESOURCE_EXHAUSTED as Admit refuses memory.
+  grpc::Status HoldMore(grpc::CallbackServerContext* context, int64_t bytes);
+
   // For ServerBuilder::SetContextAllocator; the gate must outlive the server.
   std::unique_ptr<grpc::ContextAllocator> NewContextAllocator();
 
@@ -64,6 +69,7 @@ class CallGate {
   void Release(Held& held);
   grpc::Status Refuse(prometheus::Counter* counter, grpc::StatusCode code, std::string message);
   bool TryHoldBytes(int64_t bytes, int64_t* held_now);
+  grpc::Status MemoryRefusal(int64_t bytes, int64_t held_now);
 
   const CallLimits limits_;
   const std::optional<BearerToken> token_;

@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "server/grpc_status.h"
 #include "server/held_bytes.h"
 
 namespace quantd::server {
@@ -57,7 +58,9 @@ grpc::ServerUnaryReactor* GatedQuantizerService::Analyze(grpc::CallbackServerCon
 }
 
 // Streams charge nothing up front: their messages arrive later, and the
-// streaming handlers bound what they buffer themselves.
+// streaming handlers bound what they buffer themselves. A QuantizeStream
+// that buffers a whole tensor reserves it once its header says how large
+// it is.
 grpc::ServerReadReactor<v1::CalibrateRequest>* GatedQuantizerService::Calibrate(
     grpc::CallbackServerContext* context, v1::CalibrateResponse* response) {
   grpc::Status admitted = gate_->Admit(context, 0);
@@ -75,7 +78,10 @@ GatedQuantizerService::QuantizeStream(grpc::CallbackServerContext* context) {
         grpc::ServerBidiReactor<v1::QuantizeStreamRequest, v1::QuantizeStreamResponse>>(
         std::move(admitted));
   }
-  return service_->QuantizeStream(context);
+  CallGate* gate = gate_;
+  return service_->QuantizeStream(context, [gate, context](int64_t bytes) {
+    return FromGrpcStatus(gate->HoldMore(context, bytes));
+  });
 }
 
 grpc::ServerBidiReactor<v1::DequantizeStreamRequest, v1::DequantizeStreamResponse>*

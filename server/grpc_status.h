@@ -1,4 +1,4 @@
-// The one place where absl::Status becomes grpc::Status.
+// The two places where absl::Status and grpc::Status meet.
 #ifndef QUANTD_SERVER_GRPC_STATUS_H_
 #define QUANTD_SERVER_GRPC_STATUS_H_
 
@@ -9,6 +9,8 @@
 namespace quantd::server {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
+// And back, for what the gate answers inside a stream's handler.
+absl::Status FromGrpcStatus(const grpc::Status& status);
 
 }  // namespace quantd::server
 

@@ -77,8 +77,14 @@ grpc::ServerReadReactor<v1::CalibrateRequest>* QuantizerService::Calibrate(
 
 grpc::ServerBidiReactor<v1::QuantizeStreamRequest, v1::QuantizeStreamResponse>*
 QuantizerService::QuantizeStream(grpc::CallbackServerContext* context) {
-  return new StreamReactor(context, StreamEnvironment{pool_, max_isa_, metrics_},
-                           NewQuantizeTensorStream(max_buffer_bytes_));
+  return QuantizeStream(context, nullptr);
+}
+
+grpc::ServerBidiReactor<v1::QuantizeStreamRequest, v1::QuantizeStreamResponse>*
+QuantizerService::QuantizeStream(grpc::CallbackServerContext* context, ReserveBytes reserve) {
+  return new StreamReactor(
+      context, StreamEnvironment{pool_, max_isa_, metrics_},
+      NewQuantizeTensorStream(max_buffer_bytes_, kStreamWindowElements, std::move(reserve)));
 }
 
 grpc::ServerBidiReactor<v1::DequantizeStreamRequest, v1::DequantizeStreamResponse>*

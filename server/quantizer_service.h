@@ -11,6 +11,7 @@
 #include "quantd/kernel_pool.h"
 #include "quantd/v1/quantd.grpc.pb.h"
 #include "server/metrics.h"
+#include "server/tensor_stream.h"
 
 namespace quantd::server {
 
@@ -35,6 +36,9 @@ class QuantizerService final : public v1::Quantizer::CallbackService {
       grpc::CallbackServerContext* context, v1::CalibrateResponse* response) override;
   grpc::ServerBidiReactor<v1::QuantizeStreamRequest, v1::QuantizeStreamResponse>*
   QuantizeStream(grpc::CallbackServerContext* context) override;
+  // The same, with the memory a stream buffers reserved through `reserve`.
+  grpc::ServerBidiReactor<v1::QuantizeStreamRequest, v1::QuantizeStreamResponse>*
+  QuantizeStream(grpc::CallbackServerContext* context, ReserveBytes reserve);
   grpc::ServerBidiReactor<v1::DequantizeStreamRequest, v1::DequantizeStreamResponse>*
   DequantizeStream(grpc::CallbackServerContext* context) override;
 

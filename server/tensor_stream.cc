@@ -68,8 +68,10 @@ std::string Describe(DType dtype, const std::vector<int64_t>& shape) {
 
 class QuantizeStream final : public QuantizeTensorStream {
  public:
-  QuantizeStream(int64_t max_buffer_bytes, int64_t window_elements)
-      : max_buffer_bytes_(max_buffer_bytes), window_elements_(window_elements) {}
+  QuantizeStream(int64_t max_buffer_bytes, int64_t window_elements, ReserveBytes reserve)
+      : max_buffer_bytes_(max_buffer_bytes),
+        window_elements_(window_elements),
+        reserve_(std::move(reserve)) {}
 
  private:
   absl::Status OnMessage(v1::QuantizeStreamRequest& request) override {
@@ -109,6 +111,9 @@ class QuantizeStream final : public QuantizeTensorStream {
           Describe(dtype, shape_), " is ", bytes, " bytes; its range comes from the whole tensor, "
           "which would be buffered, above --max_buffer_bytes=", max_buffer_bytes_,
           ". Send explicit options.params (e.g. from Calibrate) to quantize it in a bounded window"));
+    }
+    if (!windowed_ && reserve_) {
+      QUANTD_RETURN_IF_ERROR(reserve_(bytes + PackedByteSize(job_->params.dtype, job_->count)));
     }
     if (windowed_) {
       v1::QuantizeStreamResponse params;
@@ -181,6 +186,7 @@ class QuantizeStream final : public QuantizeTensorStream {
 
   const int64_t max_buffer_bytes_;
   const int64_t window_elements_;
+  const ReserveBytes reserve_;
   std::vector<int64_t> shape_;
   QuantizeOptions options_;
   std::optional<QuantizeJob> job_;
@@ -265,8 +271,9 @@ class DequantizeStream final : public DequantizeTensorStream {
 }  // namespace
 
 std::unique_ptr<QuantizeTensorStream> NewQuantizeTensorStream(int64_t max_buffer_bytes,
-                                                              int64_t window_elements) {
-  return std::make_unique<QuantizeStream>(max_buffer_bytes, window_elements);
+                                                              int64_t window_elements,
+                                                              ReserveBytes reserve) {
+  return std::make_unique<QuantizeStream>(max_buffer_bytes, window_elements, std::move(reserve));
 }
 
 std::unique_ptr<DequantizeTensorStream> NewDequantizeTensorStream(int64_t window_elements) {

@@ -93,12 +93,18 @@ using DequantizeTensorStream =
 // default 4 MiB receive limit.
 inline constexpr int64_t kStreamWindowElements = 8 * kSliceAlignment;
 
+// Asks the server's memory budget for `bytes` more, held until the call
+// ends: OK, or the status that ends the stream (RESOURCE_EXHAUSTED).
+using ReserveBytes = std::function<absl::Status(int64_t bytes)>;
+
 // QuantizeStream: with explicit params it works through a bounded window
 // of `window_elements` (a positive multiple of kSliceAlignment); when the
 // range must come from the whole tensor it buffers it, up to
-// `max_buffer_bytes` (a header claiming more is refused at once).
+// `max_buffer_bytes` (a header claiming more is refused at once), and first
+// reserves the tensor and its codes with `reserve` (when given).
 std::unique_ptr<QuantizeTensorStream> NewQuantizeTensorStream(
-    int64_t max_buffer_bytes, int64_t window_elements = kStreamWindowElements);
+    int64_t max_buffer_bytes, int64_t window_elements = kStreamWindowElements,
+    ReserveBytes reserve = nullptr);
 // DequantizeStream: always through the bounded window.
 std::unique_ptr<DequantizeTensorStream> NewDequantizeTensorStream(
     int64_t window_elements = kStreamWindowElements);

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "eventually.h"
 #include "http_get.h"
 #include "loopback.h"
 #include "quantd/malloc_tuning.h"
@@ -38,17 +39,7 @@ using Clock = std::chrono::steady_clock;
 // make their second call.
 constexpr int64_t kSlowElements = int64_t{1} << 25;
 
-// Polls `done` for up to 10 s (what a gate gives back is given back when
-// gRPC releases the call's context, just after the client has its answer).
-template <typename Predicate>
-bool Eventually(Predicate done) {
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
+using ::quantd::testing::Eventually;
 
 std::string MetricsPage(const QuantdServer& server) {
   const auto page = quantd::testing::HttpGet(server.metrics_port(), "/metrics");

@@ -1,6 +1,7 @@
 // QuantizeStream and DequantizeStream against the unary calls, and their
 // refusals, on an in-process server.
 #include <cstring>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -9,12 +10,14 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "eventually.h"
 #include "quantd/v1/quantd.grpc.pb.h"
 #include "server/quantd_server.h"
 
 namespace quantd::server {
 namespace {
 
+using ::quantd::testing::Eventually;
 using ::testing::HasSubstr;
 
 struct Server {
@@ -186,6 +189,54 @@ TEST(StreamTest, RefusalsNameWhatIsWrong) {
   while (stream->Read(&r)) {
   }
   EXPECT_THAT(stream->Finish().error_message(), HasSubstr("the first message must be the header"));
+}
+
+// A stream that buffers a whole tensor holds it against
+// --max_server_memory_bytes from its header on, like a unary call's
+// request: two such streams that together exceed the budget cannot both
+// run, and the budget comes back when a stream ends.
+TEST(StreamTest, BufferedStreamsShareTheServerMemoryBudget) {
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.metrics_listen = "127.0.0.1:0";
+  options.max_message_bytes = int64_t{1} << 20;
+  options.max_server_memory_bytes = int64_t{4} << 20;
+  auto server = QuantdServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::Quantizer::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", (*server)->grpc_port()), grpc::InsecureChannelCredentials()));
+  // 3 MiB of float32 and 0.75 MiB of INT8 codes: one fits in 4 MiB, two do not.
+  const int64_t n = int64_t{3} << 18;
+  const std::string data = Floats(n);
+  v1::QuantizeStreamRequest header;
+  *header.mutable_header() = Header(n, v1::DTYPE_INT8);
+
+  // The first stream sends its header and holds its reservation...
+  grpc::ClientContext first_context;
+  auto first = stub->QuantizeStream(&first_context);
+  ASSERT_TRUE(first->Write(header));
+  ASSERT_TRUE(Eventually([&] { return (*server)->gate().held_bytes() >= n * 5; }));
+  // ...so the second is refused at its header, naming the limit.
+  Streamed second = QuantizeStreamed(*stub, header.header(), data, 1 << 19);
+  EXPECT_EQ(second.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(second.status.error_message(), HasSubstr("--max_server_memory_bytes=4194304"));
+  // The first completes with its answer.
+  for (size_t at = 0; at < data.size(); at += 1 << 19) {
+    v1::QuantizeStreamRequest piece;
+    piece.set_data(data.substr(at, 1 << 19));
+    ASSERT_TRUE(first->Write(piece));
+  }
+  first->WritesDone();
+  v1::QuantizeStreamResponse response;
+  std::string codes;
+  while (first->Read(&response)) codes += response.data();
+  EXPECT_TRUE(first->Finish().ok());
+  EXPECT_EQ(static_cast<int64_t>(codes.size()), n);
+  // Its bytes are given back: another stream runs.
+  ASSERT_TRUE(Eventually([&] { return (*server)->gate().held_bytes() == 0; }));
+  Streamed third = QuantizeStreamed(*stub, header.header(), data, 1 << 19);
+  EXPECT_TRUE(third.status.ok()) << third.status.error_message();
+  EXPECT_EQ(static_cast<int64_t>(third.data.size()), n);
 }
 
 }  // namespace
