@@ -97,6 +97,14 @@ absl::StatusOr<Rounding> ResolveRounding(Rounding rounding, const ElementFormat&
   return rounding;
 }
 
+// Slot c's scale and, when the params have zero points, its zero point,
+// from its range [lo, hi].
+void SetSlotParams(int64_t c, float lo, float hi, const ScaleRule& rule, QuantParams* params) {
+  const ScaleZeroPoint sz = ChooseScaleZeroPoint(lo, hi, rule);
+  params->scales[c] = sz.scale;
+  if (!params->zero_points.empty()) params->zero_points[c] = sz.zero_point;
+}
+
 // Scales, zero points and codebooks of every slot from its range.
 void ChooseParams(const QuantizeJob& job, const ElementFormat& format, const SlotRanges& ranges,
                   QuantParams* params) {
@@ -105,11 +113,7 @@ void ChooseParams(const QuantizeJob& job, const ElementFormat& format, const Slo
   const ScaleRule rule = ScaleRuleOf(job.params, format, job.qmin, job.qmax);
   params->scales.resize(slots);
   params->zero_points.resize(asymmetric ? slots : 0);
-  for (int64_t c = 0; c < slots; ++c) {
-    const ScaleZeroPoint sz = ChooseScaleZeroPoint(ranges.lo[c], ranges.hi[c], rule);
-    params->scales[c] = sz.scale;
-    if (asymmetric) params->zero_points[c] = sz.zero_point;
-  }
+  for (int64_t c = 0; c < slots; ++c) SetSlotParams(c, ranges.lo[c], ranges.hi[c], rule, params);
   if (!IsLut(format.dtype)) return;
   const int k = format.codebook_size;
   if (job.range_method == RangeMethod::kLog2) {
@@ -336,16 +340,26 @@ absl::Status QuantizeRange(const QuantizeJob& job, const QuantParams& params, in
   return absl::OkStatus();
 }
 
-absl::StatusOr<QuantizeResult> QuantizeWithParams(const QuantizeJob& job, QuantParams params,
-                                                  std::span<std::byte> output,
-                                                  std::span<std::byte> dequantized,
-                                                  const ExecutionContext& context) {
+namespace {
+
+absl::Status CheckOutputSizes(const QuantizeJob& job, std::span<std::byte> output,
+                              std::span<std::byte> dequantized) {
   if (static_cast<int64_t>(output.size()) != job.output_bytes ||
       static_cast<int64_t>(dequantized.size()) != job.dequantized_bytes) {
     return absl::InternalError(absl::StrCat(
         "RunQuantize: output buffers of ", output.size(), " and ", dequantized.size(),
         " bytes, expected ", job.output_bytes, " and ", job.dequantized_bytes));
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<QuantizeResult> QuantizeWithParams(const QuantizeJob& job, QuantParams params,
+                                                  std::span<std::byte> output,
+                                                  std::span<std::byte> dequantized,
+                                                  const ExecutionContext& context) {
+  QUANTD_RETURN_IF_ERROR(CheckOutputSizes(job, output, dequantized));
   ErrorSums sums;
   QUANTD_RETURN_IF_ERROR(QuantizeRange(
       job, params, 0, job.count, job.input.data, output,
@@ -415,9 +429,7 @@ absl::StatusOr<QuantizeResult> QuantizeInOnePass(const QuantizeJob& job,
     const int64_t first_slot = job.layout.SlotOf(begin), end_slot = job.layout.SlotOf(end - 1) + 1;
     for (int64_t c = first_slot; c < end_slot; ++c) {
       const auto [lo, hi] = MinMaxRange(job.range_method, mins[c], maxs[c]);
-      const ScaleZeroPoint sz = ChooseScaleZeroPoint(lo, hi, rule);
-      params.scales[c] = sz.scale;
-      if (asymmetric) params.zero_points[c] = sz.zero_point;
+      SetSlotParams(c, lo, hi, rule, &params);
     }
     kernel_params.SetScales(params, first_slot, end_slot);
     ForEachKernelSpan(job.layout, begin, end, [&](SlotSpan span) {
@@ -441,10 +453,9 @@ absl::StatusOr<QuantizeResult> RunQuantize(const QuantizeJob& job,
                                            std::span<std::byte> output,
                                            std::span<std::byte> dequantized,
                                            const ExecutionContext& context) {
-  if (static_cast<int64_t>(output.size()) == job.output_bytes &&
-      static_cast<int64_t>(dequantized.size()) == job.dequantized_bytes && QuantizesInOnePass(job)) {
-    return QuantizeInOnePass(job, output, dequantized, context);
-  }
+  // Before any pass over the tensor.
+  QUANTD_RETURN_IF_ERROR(CheckOutputSizes(job, output, dequantized));
+  if (QuantizesInOnePass(job)) return QuantizeInOnePass(job, output, dequantized, context);
   QuantParams params = job.params;
   if (!job.params_given) {
     // A plain cast needs no range; every other method starts from min/max,
