@@ -149,6 +149,53 @@ struct RowsTile {
 using DotRowsFn = void (*)(const RowsTile& tile);
 inline constexpr int64_t kRowsBlockK = 128;  // The U4 activation block.
 
+// One span of a direct product (RowsProduct): k elements summed exactly as
+// a RowsTile's (kMaxExactSpan at most, even for U4), the span's first
+// activation byte in a row, its first weight byte in a weight row, and its
+// parameters, read where the request holds them: column j's scale at
+// col_scale[j * RowsProduct::col_scale_stride], its zero point likewise.
+struct RowsSpan {
+  int64_t k = 0;
+  int64_t a_offset = 0;
+  int64_t w_offset = 0;
+  const float* col_scale = nullptr;
+  const int32_t* col_zero = nullptr;  // Null when the product has no zero points.
+  const double* row_term = nullptr;   // [row], k · 0 − Σ a over the span
+};
+
+// The direct path's whole product over its spans, for `rows` rows and
+// `columns` columns: for each span in order, with D its dot products as
+// DotRowsFn computes them, the activations' zero point 0 and z the column's
+// zero point in the kernel's weight terms (zero_shift + col_zero, exact),
+//   exact = D + z · row_term[m]
+//   y[m][j] (+)= (row_scale[m] · col_scale) · exact
+// in float64, in this order, the first span assigning: the epilogue's
+// arithmetic span by span, so the result equals dot_rows followed by the
+// epilogue, without the int32 sums or y going through memory between the
+// spans. With no spans y is left as it is.
+struct RowsProduct {
+  const uint8_t* a = nullptr;  // Row m at a + m * lda.
+  int64_t lda = 0;
+  const std::byte* w = nullptr;  // Weight row j at w + j * ldw.
+  int64_t ldw = 0;
+  uint8_t xor_mask = 0;
+  const RowsSpan* spans = nullptr;
+  int64_t span_count = 0;
+  // From one column's parameters to the next: 0 for one value, 1 per
+  // column, the number of groups for per-group parameters of a [N, K]
+  // tensor. has_zero_points false: every col_zero is null, z = zero_shift.
+  int64_t col_scale_stride = 0;
+  int64_t col_zero_stride = 0;
+  bool has_zero_points = false;
+  int32_t zero_shift = 0;  // What xor_mask adds to every weight: 128 (INT8) or 8 (INT4).
+  const double* row_scale = nullptr;  // [row]
+  double* y = nullptr;                // y[m * ldy + j]
+  int64_t ldy = 0;
+  int64_t rows = 0;
+  int64_t columns = 0;
+};
+using RowsProductFn = void (*)(const RowsProduct& product);
+
 // One ISA's matrix kernels.
 struct GemmKernels {
   const char* name = "";  // "scalar", "avx2", "avx_vnni", "avx512", "avx512_vnni".
@@ -159,8 +206,12 @@ struct GemmKernels {
   PackFn pack_s8 = nullptr;
   PackFn pack_u4 = nullptr;
   // Null where the level has no direct path; the packed one then serves.
+  // The product runs every span itself; dot_rows are its integer sums on
+  // their own, where their exactness is tested.
   DotRowsFn dot_rows_s8 = nullptr;
   DotRowsFn dot_rows_u4 = nullptr;
+  RowsProductFn rows_product_s8 = nullptr;  // With dot_rows_*, or both null.
+  RowsProductFn rows_product_u4 = nullptr;
 };
 
 // The scalar reference, the oracle of every other table.

@@ -26,6 +26,8 @@ void DotU4Avx512Vnni(const GemmTile& tile);
 // avx512/gemm_rows_avx512_vnni.cc: the direct path.
 void DotRowsS8Avx512Vnni(const RowsTile& tile);
 void DotRowsU4Avx512Vnni(const RowsTile& tile);
+void RowsProductS8Avx512Vnni(const RowsProduct& product);
+void RowsProductU4Avx512Vnni(const RowsProduct& product);
 
 // avx2/gemm_support_avx2.cc and avx512/gemm_support_avx512.cc: the
 // epilogue and the float path; avx2/gemm_pack_avx2.cc and

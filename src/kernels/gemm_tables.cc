@@ -60,6 +60,8 @@ const GemmKernels* GemmKernelsAvx512Vnni() {
       .pack_u4 = &PackU4Avx512,
       .dot_rows_s8 = &DotRowsS8Avx512Vnni,
       .dot_rows_u4 = &DotRowsU4Avx512Vnni,
+      .rows_product_s8 = &RowsProductS8Avx512Vnni,
+      .rows_product_u4 = &RowsProductU4Avx512Vnni,
   };
   return &table;
 }

@@ -168,7 +168,8 @@ absl::Status CheckFinite(const std::optional<TensorView>& t, absl::string_view f
 constexpr int64_t kDirectRows = 4;
 
 bool UseDirectPath(const MatMulJob& job, const GemmKernels& kernels) {
-  if (job.m > kDirectRows || kernels.dot_rows_s8 == nullptr || kernels.dot_rows_u4 == nullptr) {
+  if (job.m > kDirectRows || kernels.rows_product_s8 == nullptr ||
+      kernels.rows_product_u4 == nullptr) {
     return false;
   }
   const TensorView& a = job.inputs.a;

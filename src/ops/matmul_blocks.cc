@@ -27,13 +27,13 @@ struct Scratch {
   std::vector<float> packed_floats;
   std::vector<int32_t> column_sums;  // [span][column]
   std::vector<double> col_sum;  // [span][column]
-  std::vector<double> zeros;    // The block's columns.
   std::vector<double> outlier_rows;  // [outlier][column]
   std::vector<int32_t> d;
   std::vector<float> y_float;
   std::vector<double> y;
   std::vector<double> bias;  // The block's columns; empty without a bias.
   std::vector<float> row;    // One output row of the block, in float32.
+  std::vector<RowsSpan> rows_spans;  // The direct path's spans for one tile.
 };
 
 struct Block {
@@ -118,11 +118,10 @@ void AddSpan(const WeightOperand& w, const ActivationOperand& act, const Block& 
   e.row_zero = act.row_zero.data() + m;
   e.row_term = act.row_term.data() + i * m_total + m;
   // Scales and zero points are stored [group][column]: the block's columns
-  // of a span's group are contiguous. The direct path has no weight sums:
-  // its activations' zero is 0, which they would be multiplied by.
+  // of a span's group are contiguous.
   const int64_t group = w.spans[i].group;
   e.col_scale = w.scales.data() + group * w.n + block.n0;
-  e.col_sum = w.direct ? s->zeros.data() : s->col_sum.data() + i * width;
+  e.col_sum = s->col_sum.data() + i * width;
   e.col_zero = w.zero_points.empty()
                    ? nullptr
                    : w.zero_points.data() + group * w.zero_group_stride + block.n0;
@@ -132,28 +131,45 @@ void AddSpan(const WeightOperand& w, const ActivationOperand& act, const Block& 
   kernels.epilogue(e);
 }
 
-// The direct path: the weights' rows straight from their source.
+// The direct path: the weights' rows straight from their source, every
+// span in one kernel call.
 void MultiplyDirectTile(const WeightOperand& w, const ActivationOperand& act, const Block& block,
                         int64_t m, int64_t rows, int64_t m_total, const GemmKernels& kernels,
                         Scratch* s) {
   const bool s8 = w.kind == WeightKind::kS8;
   const int64_t row_bytes = s8 ? w.k : w.k / 2;
+  s->rows_spans.resize(w.spans.size());
   for (size_t i = 0; i < w.spans.size(); ++i) {
     const KSpan& span = w.spans[i];
-    RowsTile tile;
-    tile.a = act.bytes.data() + m * act.lda + span.a_offset;
-    tile.lda = act.lda;
-    tile.w = w.b.data.data() + block.n0 * row_bytes + (s8 ? span.k_begin : span.k_begin / 2);
-    tile.ldw = row_bytes;
-    tile.k = span.k_count;
-    tile.xor_mask = w.xor_mask;
-    tile.d = s->d.data();
-    tile.ldd = block.panels * kPanelColumns;
-    tile.rows = rows;
-    tile.columns = block.columns;
-    (s8 ? kernels.dot_rows_s8 : kernels.dot_rows_u4)(tile);
-    AddSpan(w, act, block, i, m, rows, m_total, kernels, s);
+    RowsSpan& r = s->rows_spans[i];
+    r.k = span.k_count;
+    r.a_offset = span.a_offset;
+    r.w_offset = s8 ? span.k_begin : span.k_begin / 2;
+    // The parameters as given, where the span's group and the block's
+    // first column have them.
+    const int64_t first = span.group * w.param_group_stride + block.n0 * w.param_column_stride;
+    r.col_scale = w.given_scales.data() + first;
+    if (!w.given_zero_points.empty()) r.col_zero = w.given_zero_points.data() + first;
+    r.row_term = act.row_term.data() + i * m_total + m;
   }
+  RowsProduct p;
+  p.a = act.bytes.data() + m * act.lda;
+  p.lda = act.lda;
+  p.w = w.b.data.data() + block.n0 * row_bytes;
+  p.ldw = row_bytes;
+  p.xor_mask = w.xor_mask;
+  p.col_scale_stride = w.param_column_stride;
+  p.col_zero_stride = w.param_column_stride;
+  p.has_zero_points = !w.given_zero_points.empty();
+  p.zero_shift = w.zero_shift;
+  p.spans = s->rows_spans.data();
+  p.span_count = static_cast<int64_t>(s->rows_spans.size());
+  p.row_scale = act.row_scale.data() + m;
+  p.y = s->y.data();
+  p.ldy = block.panels * kPanelColumns;
+  p.rows = rows;
+  p.columns = block.columns;
+  (s8 ? kernels.rows_product_s8 : kernels.rows_product_u4)(p);
 }
 
 void MultiplyIntegerTile(const WeightOperand& w, const ActivationOperand& act, const Block& block,
@@ -250,25 +266,27 @@ absl::Status MultiplyBlocks(const MatMulJob& job, const WeightOperand& weights,
     block.rows = std::min(kBlockRows, job.m - block.m0);
     if (weights.kind == WeightKind::kF32) {
       PackFloatWeights(weights, block, &s);
-    } else {
-      if (weights.direct) {
-        s.zeros.assign(block.panels * kPanelColumns, 0.0);
-      } else {
-        PackIntegerWeights(weights, block, kernels, &s);
-        GatherColumnSums(weights, block, &s);
-      }
+    } else if (!weights.direct) {
+      PackIntegerWeights(weights, block, kernels, &s);
+      GatherColumnSums(weights, block, &s);
     }
     if (separate_outliers) GatherOutlierRows(weights, block, outliers, &s);
     GatherBias(job, block, &s);
+    // Each path's buffers for the block's largest tile (a vector grows,
+    // zero-filled, once per call and worker: only the sizes used).
     const int64_t width = block.panels * kPanelColumns;
-    s.d.resize(kTileRows * width);
-    s.y_float.resize(kTileRows * width);
+    const int64_t tile_size = std::min(kTileRows, block.rows) * width;
+    if (weights.kind == WeightKind::kF32) {
+      s.y_float.resize(tile_size);
+    } else if (!weights.direct) {
+      s.d.resize(tile_size);
+    }
+    s.y.resize(tile_size);
     s.row.resize(width);
     for (int64_t m = block.m0; m < block.m0 + block.rows; m += kTileRows) {
       const int64_t rows = std::min(kTileRows, block.m0 + block.rows - m);
       // The first span's epilogue or the float path sets every sum; only
       // a product without spans (K = 0) adds nothing to zero.
-      s.y.resize(kTileRows * width);
       if (weights.spans.empty() && weights.kind != WeightKind::kF32) {
         std::fill(s.y.begin(), s.y.begin() + rows * width, 0.0);
       }

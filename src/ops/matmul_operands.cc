@@ -112,6 +112,31 @@ double ActivationOperand::Value(int64_t m, int64_t k) const {
                      given_zero_points.empty() ? 0 : given_zero_points[slot]);
 }
 
+// The packed path's parameters per (group, column) in float64. This runs
+// over every parameter on every call: plain indexed loops, and one row of
+// zero points for all groups when they are all the same.
+void GatherPackedParams(WeightOperand* w) {
+  const int64_t groups = w->k == 0 ? 0 : (w->k + w->group_size - 1) / w->group_size;
+  w->scales.resize(groups * w->n);
+  for (int64_t g = 0; g < groups; ++g) {
+    double* row = w->scales.data() + g * w->n;
+    const float* given = w->given_scales.data() + g * w->param_group_stride;
+    for (int64_t n = 0; n < w->n; ++n) row[n] = given[n * w->param_column_stride];
+  }
+  if (w->given_zero_points.empty()) {
+    if (w->zero_shift != 0) w->zero_points.assign(w->n, w->zero_shift);
+    w->zero_group_stride = 0;
+    return;
+  }
+  w->zero_points.resize(groups * w->n);
+  for (int64_t g = 0; g < groups; ++g) {
+    double* row = w->zero_points.data() + g * w->n;
+    const int32_t* given = w->given_zero_points.data() + g * w->param_group_stride;
+    for (int64_t n = 0; n < w->n; ++n) row[n] = given[n * w->param_column_stride] + w->zero_shift;
+  }
+  w->zero_group_stride = w->n;
+}
+
 absl::StatusOr<WeightOperand> PrepareWeights(const MatMulJob& job, bool direct,
                                              const ExecutionContext& context) {
   WeightOperand w;
@@ -125,15 +150,15 @@ absl::StatusOr<WeightOperand> PrepareWeights(const MatMulJob& job, bool direct,
     QUANTD_ASSIGN_OR_RETURN(QuantizedTensor q,
                             QuantizeRows(b, w.k_contiguous ? 0 : 1, "b", context));
     w.quantized = std::move(q.data);
+    w.quantized_scales = std::move(q.result.params.scales);
     w.b = TensorView{DType::kInt8, b.shape, w.quantized};
     w.kind = WeightKind::kS8;
-    w.scales.assign(q.result.params.scales.begin(), q.result.params.scales.end());
+    w.given_scales = w.quantized_scales;
+    w.param_column_stride = 1;
     w.direct = direct && w.k_contiguous;
-    if (w.direct) {
-      w.xor_mask = 0x80;
-      w.zero_points.assign(w.n, 128);  // One row for every group.
-    }
+    if (w.direct) w.xor_mask = 0x80, w.zero_shift = 128;
     SplitIntoSpans(&w);
+    if (!w.direct) GatherPackedParams(&w);
     return w;
   }
 
@@ -151,20 +176,19 @@ absl::StatusOr<WeightOperand> PrepareWeights(const MatMulJob& job, bool direct,
                w.group_size % 2 == 0));
   // The kernels' weight is b + zero_shift: packed weights are signed bytes
   // or unsigned nibbles, direct ones unsigned bytes or nibbles.
-  int32_t zero_shift = 0;
   switch (b.dtype) {
     case DType::kInt8:
       w.kind = WeightKind::kS8;
-      if (w.direct) w.xor_mask = 0x80, zero_shift = 128;
+      if (w.direct) w.xor_mask = 0x80, w.zero_shift = 128;
       break;
     case DType::kUInt8:
       w.kind = WeightKind::kS8;
-      if (!w.direct) w.xor_mask = 0x80, zero_shift = -128;
+      if (!w.direct) w.xor_mask = 0x80, w.zero_shift = -128;
       break;
     case DType::kInt4:
       w.kind = WeightKind::kU4;
       w.xor_mask = w.direct ? 0x88 : 0x8;  // Direct: both nibbles of a byte.
-      zero_shift = 8;
+      w.zero_shift = 8;
       break;
     case DType::kUInt4: w.kind = WeightKind::kU4; break;
     default: w.kind = WeightKind::kF32; w.direct = false; break;  // NF4.
@@ -173,35 +197,15 @@ absl::StatusOr<WeightOperand> PrepareWeights(const MatMulJob& job, bool direct,
     w.panel_bytes = job.k * kPanelColumns;
     return w;
   }
-  const int64_t groups = w.k == 0 ? 0 : (w.k + w.group_size - 1) / w.group_size;
-  // Stored [group][column], so that a span's columns are contiguous. This
-  // runs over every parameter on every call: plain indexed loops, and one
-  // row of zero points for all groups when they are all the same.
-  const bool per_group = params.granularity == Granularity::kPerGroup;
-  const bool per_column = params.granularity != Granularity::kPerTensor;
   // API.md's order: row-major over the shape with the grouped axis
   // replaced by its groups.
-  const int64_t column_stride = !per_column ? 0 : !per_group ? 1 : w.k_contiguous ? groups : 1;
-  const int64_t group_stride = !per_group ? 0 : w.k_contiguous ? 1 : w.n;
-  w.scales.resize(groups * w.n);
-  for (int64_t g = 0; g < groups; ++g) {
-    double* row = w.scales.data() + g * w.n;
-    const float* given = params.scales.data() + g * group_stride;
-    for (int64_t n = 0; n < w.n; ++n) row[n] = given[n * column_stride];
-  }
-  if (params.zero_points.empty()) {
-    if (zero_shift != 0 || w.direct) w.zero_points.assign(w.n, zero_shift);
-    w.zero_group_stride = 0;
-  } else {
-    w.zero_points.resize(groups * w.n);
-    for (int64_t g = 0; g < groups; ++g) {
-      double* row = w.zero_points.data() + g * w.n;
-      const int32_t* given = params.zero_points.data() + g * group_stride;
-      for (int64_t n = 0; n < w.n; ++n) row[n] = given[n * column_stride] + zero_shift;
-    }
-    w.zero_group_stride = w.n;
-  }
+  const int64_t groups = w.k == 0 ? 0 : (w.k + w.group_size - 1) / w.group_size;
+  const bool per_group = params.granularity == Granularity::kPerGroup;
+  const bool per_column = params.granularity != Granularity::kPerTensor;
+  w.param_column_stride = !per_column ? 0 : !per_group ? 1 : w.k_contiguous ? groups : 1;
+  w.param_group_stride = !per_group ? 0 : w.k_contiguous ? 1 : w.n;
   SplitIntoSpans(&w);
+  if (!w.direct) GatherPackedParams(&w);
   return w;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -45,16 +46,27 @@ struct WeightOperand {
   std::vector<KSpan> spans;
   int64_t activation_bytes = 0;  // Of one activation row in the kernels' layout.
   int64_t panel_bytes = 0;  // One packed panel over every span (bytes, or floats for F32).
-  // The scale of (group, column) at [group * n + column], and its zero
+  // The scales and zero points of B's codes per slot: as given, or those
+  // of a float B quantized per output channel. (group g, column n) has slot
+  // g * param_group_stride + n * param_column_stride; its zero point in the
+  // kernels' weight terms is zero_shift + the given one (or + 0 if none).
+  // (For a float B the span points into quantized_scales: an operand is
+  // moved, never copied.)
+  std::span<const float> given_scales;
+  std::span<const int32_t> given_zero_points;
+  int64_t param_group_stride = 0;
+  int64_t param_column_stride = 0;
+  int32_t zero_shift = 0;
+  // Packed path only (the direct one reads the given parameters in place):
+  // the scale of (group, column) at [group * n + column], and its zero
   // point in the kernels' weight terms at [group * zero_group_stride +
   // column] (stride 0: one row for every group; empty: all zero).
   std::vector<double> scales;
   std::vector<double> zero_points;
   int64_t zero_group_stride = 0;
-  std::vector<std::byte> quantized;  // Owns the INT8 codes of a float B.
+  std::vector<std::byte> quantized;  // Owns the INT8 codes of a float B,
+  std::vector<float> quantized_scales;  // and their scales.
   TensorView original;  // B as the request gave it.
-  std::vector<float> given_scales;  // Quantized B: scales per slot, as given.
-  std::vector<int32_t> given_zero_points;
   SlotLayout layout;
 
   // B[k][n] as the float the product uses: the request's float, or the

@@ -227,6 +227,8 @@ TEST(GemmDispatchTest, TopLevelSelectsTheBestDotProducts) {
     EXPECT_EQ(selected.dot_s8, GemmKernelsAvx512Vnni()->dot_s8);
     EXPECT_NE(selected.dot_s8, GemmKernelsReference().dot_s8);
     EXPECT_NE(selected.dot_u4, GemmKernelsReference().dot_u4);
+  } else if (allowed >= Isa::kAvx512) {
+    EXPECT_EQ(&selected, GemmKernelsAvx512());
   } else if (allowed >= Isa::kAvx2 && GemmKernelsAvxVnni() != nullptr) {
     EXPECT_EQ(&selected, GemmKernelsAvxVnni());
   } else if (allowed == Isa::kScalar) {

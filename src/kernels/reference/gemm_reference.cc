@@ -2,6 +2,7 @@
 // of the arithmetic, and the oracle for the SIMD tables. Naive on purpose.
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "formats/packing.h"
 #include "kernels/gemm.h"
@@ -106,6 +107,38 @@ void DotRowsU4(const RowsTile& t) {
   }
 }
 
+// The direct product as its definition reads: each span's dot products,
+// then the epilogue's arithmetic on them.
+template <DotRowsFn kDot>
+void RowsProductOf(const RowsProduct& p) {
+  std::vector<int32_t> d(p.rows * p.columns);
+  for (int64_t s = 0; s < p.span_count; ++s) {
+    const RowsSpan& span = p.spans[s];
+    RowsTile tile;
+    tile.a = p.a + span.a_offset;
+    tile.lda = p.lda;
+    tile.w = p.w + span.w_offset;
+    tile.ldw = p.ldw;
+    tile.k = span.k;
+    tile.xor_mask = p.xor_mask;
+    tile.d = d.data();
+    tile.ldd = p.columns;
+    tile.rows = p.rows;
+    tile.columns = p.columns;
+    kDot(tile);
+    for (int64_t m = 0; m < p.rows; ++m) {
+      for (int64_t j = 0; j < p.columns; ++j) {
+        const int32_t zero = p.zero_shift + (p.has_zero_points ? span.col_zero[j * p.col_zero_stride] : 0);
+        const double exact = static_cast<double>(d[m * p.columns + j]) + zero * span.row_term[m];
+        const double scale = span.col_scale[j * p.col_scale_stride];
+        const double term = (p.row_scale[m] * scale) * exact;
+        double& y = p.y[m * p.ldy + j];
+        y = s > 0 ? y + term : term;
+      }
+    }
+  }
+}
+
 // The source weight at (k, n), as the packed layout's integer.
 int32_t SourceS8(const PackArgs& args, int64_t k, int64_t n) {
   const int64_t i = args.k_contiguous ? n * args.k_total + k : k * args.n_total + n;
@@ -155,7 +188,8 @@ void PackU4(const PackArgs& args) {
 const GemmKernels& GemmKernelsReference() {
   static const GemmKernels table{"scalar", &DotS8,  &DotU4,     &Epilogue,
                                  &DotF32,   &PackS8, &PackU4,    &DotRowsS8,
-                                 &DotRowsU4};
+                                 &DotRowsU4, &RowsProductOf<&DotRowsS8>,
+                                 &RowsProductOf<&DotRowsU4>};
   return table;
 }
 
