@@ -76,6 +76,28 @@ struct DequantizeArgs {
   SlotParams params;  // inv_scales and boundaries unused.
 };
 
+// Histogram binning of one slot's span (stride 0) into FineHistogram's
+// bins of a power-of-two width: each x with lower < |x| <= upper adds 1 to
+// counts[HistogramBin(x, scale, half)]; every x is folded into `seen`.
+struct HistogramArgs {
+  FloatSource src;
+  float lower = -1;  // -1: from zero on.
+  float upper = -1;  // -1: nothing is counted.
+  float scale = 0;   // x * scale is x / width, exactly.
+  int64_t half = 0;  // Half the bin count.
+  int64_t* counts = nullptr;
+};
+struct HistogramSeen {
+  float lo = __builtin_inff();
+  float hi = -__builtin_inff();
+  bool beyond = false;  // Some finite |x| > upper.
+};
+
+// min(half + floor(x * scale), 2 half - 1): the bin of x (x == upper lands
+// in the last bin); a negative x whose product underflows to -0 lies just
+// below zero, in bin half - 1. Defined with the reference kernels.
+int64_t HistogramBin(float x, float scale, int64_t half);
+
 // One ISA's kernels. Each handles one span; the caller splits a tensor into
 // spans by its slot layout. A SIMD kernel hands what it does not cover
 // (formats, roundings, FLOAT64, tails) to the reference.
@@ -94,6 +116,10 @@ struct KernelTable {
   int64_t (*quantize)(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums);
   // x' = level(code) * scale in float32.
   void (*dequantize)(const DequantizeArgs& args, SlotSpan span);
+  // Bins a span of one slot (HistogramArgs). Returns -1, or the flat index
+  // of the first element that is not a finite float32 (the counts are then
+  // incomplete).
+  int64_t (*histogram)(const HistogramArgs& args, SlotSpan span, HistogramSeen* seen);
 };
 
 // The part of `span` after its first `done` elements (whole groups, in a

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "formats/element_io.h"
+#include "kernels/kernels.h"
 #include "kernels/slot_spans.h"
 #include "ops/parallel.h"
 #include "quantd/status_macros.h"
@@ -37,15 +38,19 @@ float Load(DType dtype, const std::byte* data, int64_t i) {
   return static_cast<float>(LoadFloatElement(dtype, data, i));
 }
 
-// floor(x * scale) + half, exactly, clamped into the histogram (x == range
-// lands in the last bin). A negative product that underflowed to -0 is a
-// value just below zero: bin half - 1.
-inline int64_t Bin(float x, const SlotBinning& b, int64_t half) {
-  const float v = x * b.scale;
-  const int64_t t = static_cast<int64_t>(v);
-  int64_t floor = t - (v < static_cast<float>(t));
-  if (x < 0 && v == 0) floor = -1;
-  return std::min(half + floor, 2 * half - 1);
+int64_t Bin(float x, const SlotBinning& b, int64_t half) { return HistogramBin(x, b.scale, half); }
+
+// The kernel's arguments for one slot's histogram, counting lower < |x| <= b.range.
+HistogramArgs KernelArgs(const SlotTensor& t, const SlotBinning& b, float lower, int64_t half,
+                         int64_t* counts) {
+  HistogramArgs args;
+  args.src = FloatSource{t.src.dtype, t.src.data};
+  args.lower = lower;
+  args.upper = b.range;
+  args.scale = b.scale;
+  args.half = half;
+  args.counts = counts;
+  return args;
 }
 
 }  // namespace
@@ -56,6 +61,7 @@ absl::Status ObserveIntoHistograms(const SlotTensor& t, const ExecutionContext& 
   const int64_t slots = t.layout.slots();
   const int64_t bins = (*histograms)[0].bins(), half = bins / 2;
   const int workers = WorkerCount(context);
+  const KernelTable& kernels = SelectKernels(context.max_isa);
   std::vector<SlotBinning> binning(slots);
   for (int64_t s = 0; s < slots; ++s) binning[s] = BinningOf((*histograms)[s]);
 
@@ -78,27 +84,18 @@ absl::Status ObserveIntoHistograms(const SlotTensor& t, const ExecutionContext& 
     Scratch& mine = scratch[w];
     ForEachSlotSpan(t.layout, block * kBlockElements, BlockEnd(t.count, block), [&](SlotSpan span) {
       if (span.stride == 0) {
-        // One slot: everything it needs stays in registers.
-        const SlotBinning b = binning[span.slot];
-        int64_t* c = mine.counts.data() + span.slot * bins;
-        float lo = mine.lo[span.slot], hi = mine.hi[span.slot];
-        bool beyond = false;
-        for (int64_t k = 0; k < span.count; ++k) {
-          const float x = Load(t.src.dtype, t.src.data, span.start + k);
-          if (std::fabs(x) <= b.range) {
-            ++c[Bin(x, b, half)];
-          } else if (!std::isfinite(x)) {
-            bad->Note(span.start + k);
-            return false;
-          } else {
-            beyond = true;
-          }
-          lo = std::min(lo, x);
-          hi = std::max(hi, x);
+        // One slot: the kernel's.
+        const int64_t s = span.slot;
+        HistogramSeen seen{mine.lo[s], mine.hi[s], false};
+        const int64_t first_bad = kernels.histogram(
+            KernelArgs(t, binning[s], -1, half, mine.counts.data() + s * bins), span, &seen);
+        if (first_bad >= 0) {
+          bad->Note(first_bad);
+          return false;
         }
-        mine.lo[span.slot] = lo;
-        mine.hi[span.slot] = hi;
-        mine.beyond[span.slot] |= beyond;
+        mine.lo[s] = seen.lo;
+        mine.hi[s] = seen.hi;
+        mine.beyond[s] |= seen.beyond;
         return true;
       }
       for (int64_t k = 0; k < span.count; ++k) {
@@ -148,6 +145,13 @@ absl::Status ObserveIntoHistograms(const SlotTensor& t, const ExecutionContext& 
   QUANTD_RETURN_IF_ERROR(RunBlocks(context, BlockCount(t.count), [&](int64_t block, int w) {
     int64_t* c = scratch[w].counts.data();
     ForEachSlotSpan(t.layout, block * kBlockElements, BlockEnd(t.count, block), [&](SlotSpan span) {
+      if (span.stride == 0) {
+        const int64_t s = span.slot;
+        if (!grown[s]) return true;
+        HistogramSeen seen;  // Seen in pass 1 already.
+        kernels.histogram(KernelArgs(t, binning[s], before[s].range, half, c + s * bins), span, &seen);
+        return true;
+      }
       for (int64_t k = 0; k < span.count; ++k) {
         const int64_t s = span.slot + k * span.stride;
         if (!grown[s]) continue;

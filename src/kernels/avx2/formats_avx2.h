@@ -23,6 +23,9 @@ void DequantizeMiniFloatAvx2(const DequantizeArgs& args, SlotSpan span);
 int64_t QuantizeNf4Avx2(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums);
 void DequantizeNf4Avx2(const DequantizeArgs& args, SlotSpan span);
 
+// Histogram binning for calibration (histogram_avx2.cc).
+int64_t HistogramAvx2(const HistogramArgs& args, SlotSpan span, HistogramSeen* seen);
+
 }  // namespace quantd
 
 #endif  // QUANTD_KERNELS_AVX2_FORMATS_AVX2_H_

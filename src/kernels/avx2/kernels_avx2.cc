@@ -133,7 +133,8 @@ void Dequantize(const DequantizeArgs& args, SlotSpan span) {
 }  // namespace
 
 const KernelTable* KernelsAvx2() {
-  static const KernelTable table{Isa::kAvx2, &MinMax, &Quantize, &Dequantize};
+  static const KernelTable table{Isa::kAvx2, &MinMax, &Quantize, &Dequantize,
+                                 &HistogramAvx2};
   return &table;
 }
 

@@ -23,6 +23,9 @@ void DequantizeMiniFloatAvx512(const DequantizeArgs& args, SlotSpan span);
 int64_t QuantizeNf4Avx512(const QuantizeArgs& args, SlotSpan span, ErrorSums* sums);
 void DequantizeNf4Avx512(const DequantizeArgs& args, SlotSpan span);
 
+// Histogram binning for calibration (histogram_avx512.cc).
+int64_t HistogramAvx512(const HistogramArgs& args, SlotSpan span, HistogramSeen* seen);
+
 }  // namespace quantd
 
 #endif  // QUANTD_KERNELS_AVX512_FORMATS_AVX512_H_

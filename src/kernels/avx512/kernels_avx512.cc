@@ -123,7 +123,8 @@ void Dequantize(const DequantizeArgs& args, SlotSpan span) {
 }  // namespace
 
 const KernelTable* KernelsAvx512() {
-  static const KernelTable table{Isa::kAvx512, &MinMax, &Quantize, &Dequantize};
+  static const KernelTable table{Isa::kAvx512, &MinMax, &Quantize, &Dequantize,
+                                 &HistogramAvx512};
   return &table;
 }
 

@@ -1,5 +1,6 @@
 // Scalar reference kernels for every format. Naive on purpose: they are the
 // oracle.
+#include <algorithm>
 #include <cmath>
 
 #include "formats/element_io.h"
@@ -74,6 +75,22 @@ void Dequantize(const DequantizeArgs& args, SlotSpan span) {
   }
 }
 
+int64_t Histogram(const HistogramArgs& args, SlotSpan span, HistogramSeen* seen) {
+  for (int64_t k = 0; k < span.count; ++k) {
+    const float x = static_cast<float>(LoadFloatElement(args.src.dtype, args.src.data, span.start + k));
+    if (!std::isfinite(x)) return span.start + k;
+    const float magnitude = std::fabs(x);
+    if (magnitude > args.upper) {
+      seen->beyond = true;
+    } else if (magnitude > args.lower) {
+      ++args.counts[HistogramBin(x, args.scale, args.half)];
+    }
+    seen->lo = std::min(seen->lo, x);
+    seen->hi = std::max(seen->hi, x);
+  }
+  return -1;
+}
+
 }  // namespace
 
 SlotSpan SpanTail(SlotSpan span, int64_t done) {
@@ -81,8 +98,16 @@ SlotSpan SpanTail(SlotSpan span, int64_t done) {
   return SlotSpan{span.start + done, span.count - done, slot, span.stride, span.group};
 }
 
+int64_t HistogramBin(float x, float scale, int64_t half) {
+  const float v = x * scale;
+  const int64_t t = static_cast<int64_t>(v);
+  int64_t floor = t - (v < static_cast<float>(t));
+  if (x < 0 && v == 0) floor = -1;
+  return std::min(half + floor, 2 * half - 1);
+}
+
 const KernelTable& KernelsReference() {
-  static const KernelTable table{Isa::kScalar, &MinMax, &Quantize, &Dequantize};
+  static const KernelTable table{Isa::kScalar, &MinMax, &Quantize, &Dequantize, &Histogram};
   return table;
 }
 
