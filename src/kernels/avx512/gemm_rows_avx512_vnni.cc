@@ -48,8 +48,13 @@ __m256i LaneSums(const __m512i (&acc)[C]) {
                  : _mm256_setzero_si256();
   }
   const __m256i s01 = _mm256_hadd_epi32(h[0], h[1]), s23 = _mm256_hadd_epi32(h[2], h[3]);
+  const __m256i s03 = _mm256_hadd_epi32(s01, s23);
+  if constexpr (C <= 4) {  // Half the tree; the upper lanes are never stored.
+    return _mm256_castsi128_si256(
+        _mm_add_epi32(_mm256_castsi256_si128(s03), _mm256_extracti128_si256(s03, 1)));
+  }
   const __m256i s45 = _mm256_hadd_epi32(h[4], h[5]), s67 = _mm256_hadd_epi32(h[6], h[7]);
-  const __m256i s03 = _mm256_hadd_epi32(s01, s23), s47 = _mm256_hadd_epi32(s45, s67);
+  const __m256i s47 = _mm256_hadd_epi32(s45, s67);
   return _mm256_add_epi32(_mm256_permute2x128_si256(s03, s47, 0x20),
                           _mm256_permute2x128_si256(s03, s47, 0x31));
 }
