@@ -38,8 +38,6 @@ float Load(DType dtype, const std::byte* data, int64_t i) {
   return static_cast<float>(LoadFloatElement(dtype, data, i));
 }
 
-int64_t Bin(float x, const SlotBinning& b, int64_t half) { return HistogramBin(x, b.scale, half); }
-
 // The kernel's arguments for one slot's histogram, counting lower < |x| <= b.range.
 HistogramArgs KernelArgs(const SlotTensor& t, const SlotBinning& b, float lower, int64_t half,
                          int64_t* counts) {
@@ -102,7 +100,7 @@ absl::Status ObserveIntoHistograms(const SlotTensor& t, const ExecutionContext& 
         const int64_t s = span.slot + k;
         const float x = Load(t.src.dtype, t.src.data, span.start + k);
         if (std::fabs(x) <= binning[s].range) {
-          ++mine.counts[s * bins + Bin(x, binning[s], half)];
+          ++mine.counts[s * bins + HistogramBin(x, binning[s].scale, half)];
         } else if (!std::isfinite(x)) {
           bad->Note(span.start + k);
           return false;
@@ -156,7 +154,7 @@ absl::Status ObserveIntoHistograms(const SlotTensor& t, const ExecutionContext& 
         const int64_t s = span.slot + k * span.stride;
         if (!grown[s]) continue;
         const float x = Load(t.src.dtype, t.src.data, span.start + k);
-        if (!(std::fabs(x) <= before[s].range)) ++c[s * bins + Bin(x, binning[s], half)];
+        if (!(std::fabs(x) <= before[s].range)) ++c[s * bins + HistogramBin(x, binning[s].scale, half)];
       }
       return true;
     });
