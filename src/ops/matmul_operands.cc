@@ -10,6 +10,7 @@
 #include "formats/element_io.h"
 #include "formats/packing.h"
 #include "kernels/gemm.h"
+#include "ops/parallel.h"
 #include "ops/slot_statistics.h"
 #include "quantd/quantize.h"
 #include "quantd/status_macros.h"
@@ -253,6 +254,54 @@ std::vector<float> WithoutOutliers(const TensorView& a, int64_t m_count, int64_t
 // low nibbles' k (even r) first, then the high nibbles' (gemm.h).
 int64_t OctetSlot(int64_t r) { return (r % 2) * 4 + r / 2; }
 
+// Row m of A's 8-bit codes in the kernels' layout for `weights`, each byte
+// xor `mask`, with its zero point z (in the kernel operand's terms) and
+// each span's term k_count · z − Σ operand.
+void LayOutRow(const MatMulJob& job, const WeightOperand& weights, std::span<const std::byte> codes,
+               int64_t m, int32_t z, uint8_t mask, bool unsigned_operand, ActivationOperand* act) {
+  const bool s8 = weights.kind == WeightKind::kS8;
+  act->row_zero[m] = z;
+  uint8_t* row = act->bytes.data() + m * act->lda;
+  for (size_t s = 0; s < weights.spans.size(); ++s) {
+    const KSpan& span = weights.spans[s];
+    const uint8_t* src = reinterpret_cast<const uint8_t*>(codes.data()) + m * job.k + span.k_begin;
+    uint8_t* dst = row + span.a_offset;
+    // Plain loops over bytes, the S8 ones written so that the compiler
+    // vectorizes them: one pass, and a count in a local (a byte store
+    // could otherwise change span.k_count for all it knows). A span's sum
+    // fits int32 (kMaxExactSpan · 255 < 2^31).
+    const int64_t n = span.k_count;
+    int32_t sum = 0;
+    if (s8 && unsigned_operand) {
+      for (int64_t kk = 0; kk < n; ++kk) {
+        const uint8_t value = src[kk] ^ mask;
+        dst[kk] = value;
+        sum += value;
+      }
+    } else if (s8) {
+      for (int64_t kk = 0; kk < n; ++kk) {
+        const uint8_t value = src[kk] ^ mask;
+        dst[kk] = value;
+        sum += static_cast<int8_t>(value);
+      }
+    } else if (weights.direct) {
+      for (int64_t kk = 0; kk < n; ++kk) {
+        const uint8_t value = src[kk] ^ mask;
+        const int64_t i = kk % kRowsBlockK;
+        dst[kk - i + (i % 2) * (kRowsBlockK / 2) + i / 2] = value;
+        sum += static_cast<int8_t>(value);
+      }
+    } else {
+      for (int64_t kk = 0; kk < n; ++kk) {
+        const uint8_t value = src[kk] ^ mask;
+        dst[(kk / 8) * 8 + OctetSlot(kk % 8)] = value;
+        sum += static_cast<int8_t>(value);
+      }
+    }
+    act->row_term[s * job.m + m] = static_cast<double>(n * int64_t{z} - sum);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<ActivationOperand> PrepareActivations(const MatMulJob& job,
@@ -308,50 +357,22 @@ absl::StatusOr<ActivationOperand> PrepareActivations(const MatMulJob& job,
   // Packed S8 panels take unsigned activations; U4 panels and the direct
   // path signed ones: flip the top bit where the codes are the other kind,
   // and the zero point with it.
-  const bool s8 = weights.kind == WeightKind::kS8;
-  const bool unsigned_operand = s8 && !weights.direct;
+  const bool unsigned_operand = weights.kind == WeightKind::kS8 && !weights.direct;
   const bool flip = unsigned_operand != unsigned_codes;
   const int32_t zero_shift = !flip ? 0 : (unsigned_operand ? 128 : -128);
   act.lda = weights.activation_bytes;
   act.bytes.assign(job.m * act.lda, 0);
   act.row_zero.resize(job.m);
   act.row_term.resize(weights.spans.size() * job.m);
-  for (int64_t m = 0; m < job.m; ++m) {
-    const int32_t z = zero[m] + zero_shift;
-    act.row_zero[m] = z;
-    uint8_t* row = act.bytes.data() + m * act.lda;
-    for (size_t s = 0; s < weights.spans.size(); ++s) {
-      const KSpan& span = weights.spans[s];
-      const auto* src = reinterpret_cast<const uint8_t*>(codes.data()) + m * job.k + span.k_begin;
-      uint8_t* dst = row + span.a_offset;
-      // Plain loops over bytes, which the compiler vectorizes: for large M
-      // this pass is a noticeable part of a call.
-      const uint8_t mask = flip ? 0x80 : 0;
-      int64_t sum = 0;
-      if (s8) {
-        for (int64_t kk = 0; kk < span.k_count; ++kk) dst[kk] = src[kk] ^ mask;
-        if (unsigned_operand) {
-          for (int64_t kk = 0; kk < span.k_count; ++kk) sum += dst[kk];
-        } else {
-          for (int64_t kk = 0; kk < span.k_count; ++kk) sum += static_cast<int8_t>(dst[kk]);
-        }
-      } else if (weights.direct) {
-        for (int64_t kk = 0; kk < span.k_count; ++kk) {
-          const uint8_t value = src[kk] ^ mask;
-          const int64_t i = kk % kRowsBlockK;
-          dst[kk - i + (i % 2) * (kRowsBlockK / 2) + i / 2] = value;
-          sum += static_cast<int8_t>(value);
-        }
-      } else {
-        for (int64_t kk = 0; kk < span.k_count; ++kk) {
-          const uint8_t value = src[kk] ^ mask;
-          dst[(kk / 8) * 8 + OctetSlot(kk % 8)] = value;
-          sum += static_cast<int8_t>(value);
-        }
-      }
-      act.row_term[s * job.m + m] = static_cast<double>(span.k_count * int64_t{z} - sum);
+  // Rows in blocks of about kBlockElements on the pool: for large M this
+  // pass is a noticeable part of a call.
+  const int64_t rows = std::max<int64_t>(1, kBlockElements / std::max<int64_t>(job.k, 1));
+  const uint8_t mask = flip ? 0x80 : 0;
+  QUANTD_RETURN_IF_ERROR(RunBlocks(context, (job.m + rows - 1) / rows, [&](int64_t block, int) {
+    for (int64_t m = block * rows; m < std::min(job.m, (block + 1) * rows); ++m) {
+      LayOutRow(job, weights, codes, m, zero[m] + zero_shift, mask, unsigned_operand, &act);
     }
-  }
+  }));
   return act;
 }
 
