@@ -1,10 +1,12 @@
-// Linked into the ThreadSanitizer tree's test binaries only. ThreadSanitizer
-// sees the synchronization of instrumented code and of the C library's
-// pthread calls; the system's Abseil is not instrumented, and its Mutex,
-// CondVar and Notification wait on futexes directly, so the order they
-// impose (in this project's server code and inside gRPC, whose locks are
-// Abseil's) is invisible to it and every object handed from one thread to
-// another under such a lock is reported as a race.
+// Linked into the ThreadSanitizer tree's test binaries only, and only when
+// the tree is built against the system's uninstrumented Abseil (not against
+// scripts/build_tsan_grpc.sh's, whose Mutex tells ThreadSanitizer itself).
+// ThreadSanitizer sees the synchronization of instrumented code and of the
+// C library's pthread calls; the system's Abseil is not instrumented, and
+// its Mutex, CondVar and Notification wait on futexes directly, so the
+// order they impose (in this project's server code and inside gRPC, whose
+// locks are Abseil's) is invisible to it and every object handed from one
+// thread to another under such a lock is reported as a race.
 //
 // These definitions take the place of Abseil's own (a definition in the
 // executable wins over the shared library's for every caller), call the
