@@ -79,7 +79,8 @@ TEST_P(HistogramKernelsTest, MatchesTheReference) {
       const std::vector<std::byte> src = EncodeFloats(x, dtype, 3);
       for (float lower : {-1.0f, 0.5f}) {
         for (float upper : {8.0f, 1048576.0f, -1.0f}) {  // 2^20: tiny products underflow.
-          ASSERT_EQ(Bin(simd(), src, dtype, n, lower, upper), Bin(reference(), src, dtype, n, lower, upper))
+          ASSERT_EQ(Bin(simd(), src, dtype, n, lower, upper),
+                    Bin(reference(), src, dtype, n, lower, upper))
               << DTypeName(dtype) << " n " << n << " lower " << lower << " upper " << upper;
         }
       }

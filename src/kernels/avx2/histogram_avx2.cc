@@ -40,8 +40,10 @@ int64_t HistogramAvx2(const HistogramArgs& args, SlotSpan span, HistogramSeen* s
     // floor(x * scale), and -1 where a negative x's product underflowed to -0.
     const __m256 v = _mm256_mul_ps(x, scale);
     const __m256i floor = _mm256_cvtps_epi32(_mm256_floor_ps(v));
-    const __m256 below_zero = _mm256_and_ps(_mm256_cmp_ps(x, zero, _CMP_LT_OQ), _mm256_cmp_ps(v, zero, _CMP_EQ_OQ));
-    const __m256i bin = _mm256_add_epi32(_mm256_add_epi32(floor, _mm256_castps_si256(below_zero)), half);
+    const __m256 below_zero =
+        _mm256_and_ps(_mm256_cmp_ps(x, zero, _CMP_LT_OQ), _mm256_cmp_ps(v, zero, _CMP_EQ_OQ));
+    const __m256i bin =
+        _mm256_add_epi32(_mm256_add_epi32(floor, _mm256_castps_si256(below_zero)), half);
     _mm256_store_si256(reinterpret_cast<__m256i*>(bins), _mm256_min_epi32(bin, last));
     if (counted == 0xFF) {  // The usual case, without the bit scan.
       for (int i = 0; i < kLanes; ++i) ++args.counts[bins[i]];

@@ -74,11 +74,12 @@ struct Sums {
   }
 };
 
-// Adds (inlined, so that the accumulators stay in registers) the k bytes of row r's activations at a + r * lda against the
-// weight rows at w + c * ldw into sums.
+// Adds (inlined, so that the accumulators stay in registers) the k bytes of row r's activations at
+// a + r * lda against the weight rows at w + c * ldw into sums.
 template <int R, int C>
-[[gnu::always_inline]] inline void AccumulateS8(Sums<R, C>& sums, const uint8_t* a, int64_t lda, const uint8_t* w, int64_t ldw,
-                  int64_t k_count, uint8_t xor_mask) {
+[[gnu::always_inline]] inline void AccumulateS8(Sums<R, C>& sums, const uint8_t* a, int64_t lda,
+                                                const uint8_t* w, int64_t ldw, int64_t k_count,
+                                                uint8_t xor_mask) {
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(xor_mask));
   auto step = [&](int64_t k, int64_t n) {
     __m512i x[R];
@@ -106,8 +107,9 @@ template <int R, int C>
 // The same for 4-bit weights: k_count / 2 bytes per weight row, the
 // activations in blocks of 128 k (even k, then odd).
 template <int R, int C>
-[[gnu::always_inline]] inline void AccumulateU4(Sums<R, C>& sums, const uint8_t* a, int64_t lda, const uint8_t* w, int64_t ldw,
-                  int64_t k_count, uint8_t xor_mask) {
+[[gnu::always_inline]] inline void AccumulateU4(Sums<R, C>& sums, const uint8_t* a, int64_t lda,
+                                                const uint8_t* w, int64_t ldw, int64_t k_count,
+                                                uint8_t xor_mask) {
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(xor_mask));
   const __m512i low = _mm512_set1_epi8(0x0F);
   // (x ^ flip) & low in one instruction.
@@ -139,15 +141,17 @@ template <int R, int C>
 // Bytes of weight row per k: the S8 and U4 forms of the loops.
 struct S8 {
   template <int R, int C>
-  [[gnu::always_inline]] static void Accumulate(Sums<R, C>& sums, const uint8_t* a, int64_t lda, const uint8_t* w,
-                         int64_t ldw, int64_t k, uint8_t xor_mask) {
+  [[gnu::always_inline]] static void Accumulate(Sums<R, C>& sums, const uint8_t* a, int64_t lda,
+                                                const uint8_t* w, int64_t ldw, int64_t k,
+                                                uint8_t xor_mask) {
     AccumulateS8(sums, a, lda, w, ldw, k, xor_mask);
   }
 };
 struct U4 {
   template <int R, int C>
-  [[gnu::always_inline]] static void Accumulate(Sums<R, C>& sums, const uint8_t* a, int64_t lda, const uint8_t* w,
-                         int64_t ldw, int64_t k, uint8_t xor_mask) {
+  [[gnu::always_inline]] static void Accumulate(Sums<R, C>& sums, const uint8_t* a, int64_t lda,
+                                                const uint8_t* w, int64_t ldw, int64_t k,
+                                                uint8_t xor_mask) {
     AccumulateU4(sums, a, lda, w, ldw, k, xor_mask);
   }
 };
@@ -156,8 +160,8 @@ struct U4 {
 template <class Kind, int R, int C>
 void DotBlock(const RowsTile& t, int64_t m0, int64_t j0) {
   Sums<R, C> sums;
-  Kind::Accumulate(sums, t.a + m0 * t.lda, t.lda, reinterpret_cast<const uint8_t*>(t.w) + j0 * t.ldw,
-                   t.ldw, t.k, t.xor_mask);
+  Kind::Accumulate(sums, t.a + m0 * t.lda, t.lda,
+                   reinterpret_cast<const uint8_t*>(t.w) + j0 * t.ldw, t.ldw, t.k, t.xor_mask);
   for (int r = 0; r < R; ++r) {
     _mm256_mask_storeu_epi32(t.d + (m0 + r) * t.ldd + j0, kColumnMask<C>, LaneSums<C>(sums.v[r]));
   }
@@ -172,13 +176,15 @@ class ColumnReader {
  public:
   explicit ColumnReader(int64_t stride)
       : stride_(stride),
-        index_(_mm512_mullo_epi64(_mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi64(stride))) {}
+        index_(_mm512_mullo_epi64(_mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0),
+                                  _mm512_set1_epi64(stride))) {}
 
   // p[j * stride] for j < C, as float64.
   __m512d Floats(const float* p) const {
     if (stride_ == 1) return _mm512_cvtps_pd(_mm256_maskz_loadu_ps(kColumnMask<C>, p));
     if (stride_ == 0) return _mm512_set1_pd(*p);
-    return _mm512_cvtps_pd(_mm512_mask_i64gather_ps(_mm256_setzero_ps(), kColumnMask<C>, index_, p, 4));
+    return _mm512_cvtps_pd(
+        _mm512_mask_i64gather_ps(_mm256_setzero_ps(), kColumnMask<C>, index_, p, 4));
   }
   __m256i Ints(const int32_t* p) const {
     if (stride_ == 1) return _mm256_maskz_loadu_epi32(kColumnMask<C>, p);
@@ -206,10 +212,10 @@ void ProductBlock(const RowsProduct& p, int64_t m0, int64_t j0) {
     const RowsSpan& span = p.spans[s];
     Sums<R, C> sums;
     Kind::Accumulate(sums, a + span.a_offset, p.lda, w + span.w_offset, p.ldw, span.k, p.xor_mask);
-    const __m512d col_zero =
-        p.has_zero_points
-            ? _mm512_cvtepi32_pd(_mm256_add_epi32(zeros.Ints(span.col_zero + j0 * p.col_zero_stride), shift))
-            : shift_only;
+    const __m512d col_zero = p.has_zero_points
+                                 ? _mm512_cvtepi32_pd(_mm256_add_epi32(
+                                       zeros.Ints(span.col_zero + j0 * p.col_zero_stride), shift))
+                                 : shift_only;
     const __m512d col_scale = scales.Floats(span.col_scale + j0 * p.col_scale_stride);
     for (int r = 0; r < R; ++r) {
       const __m512d dot = _mm512_cvtepi32_pd(LaneSums<C>(sums.v[r]));
@@ -220,7 +226,8 @@ void ProductBlock(const RowsProduct& p, int64_t m0, int64_t j0) {
       y[r] = s == 0 ? term : _mm512_add_pd(y[r], term);
     }
   }
-  for (int r = 0; r < R; ++r) _mm512_mask_storeu_pd(p.y + (m0 + r) * p.ldy + j0, kColumnMask<C>, y[r]);
+  for (int r = 0; r < R; ++r)
+    _mm512_mask_storeu_pd(p.y + (m0 + r) * p.ldy + j0, kColumnMask<C>, y[r]);
 }
 
 template <class Kind, int R, int C>
@@ -229,7 +236,9 @@ struct Dot {
 };
 template <class Kind, int R, int C>
 struct Product {
-  static void Run(const RowsProduct& p, int64_t m0, int64_t j0) { ProductBlock<Kind, R, C>(p, m0, j0); }
+  static void Run(const RowsProduct& p, int64_t m0, int64_t j0) {
+    ProductBlock<Kind, R, C>(p, m0, j0);
+  }
 };
 
 // Rows in blocks of up to 4 and columns in blocks of C, C = 8 for one row
@@ -248,10 +257,17 @@ void Dispatch(const Args& t) {
   int64_t m = 0;
   for (; m + 4 <= t.rows; m += 4) RunRows<Block, 4>(t, m);
   switch (t.rows - m) {
-    case 3: RunRows<Block, 3>(t, m); break;
-    case 2: RunRows<Block, 2>(t, m); break;
-    case 1: RunRows<Block, 1>(t, m); break;
-    default: break;
+    case 3:
+      RunRows<Block, 3>(t, m);
+      break;
+    case 2:
+      RunRows<Block, 2>(t, m);
+      break;
+    case 1:
+      RunRows<Block, 1>(t, m);
+      break;
+    default:
+      break;
   }
 }
 

@@ -33,13 +33,14 @@ int64_t HistogramAvx512(const HistogramArgs& args, SlotSpan span, HistogramSeen*
     }
     lo = _mm512_min_ps(lo, x);
     hi = _mm512_max_ps(hi, x);
-    __mmask16 counted = _mm512_mask_cmp_ps_mask(static_cast<__mmask16>(~over), magnitude, lower, _CMP_GT_OQ);
+    __mmask16 counted =
+        _mm512_mask_cmp_ps_mask(static_cast<__mmask16>(~over), magnitude, lower, _CMP_GT_OQ);
     if (counted == 0) continue;
     // floor(x * scale), and -1 where a negative x's product underflowed to -0.
     const __m512 v = _mm512_mul_ps(x, scale);
     __m512i floor = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    const __mmask16 below_zero = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ),
-                                                         v, _mm512_setzero_ps(), _CMP_EQ_OQ);
+    const __mmask16 below_zero = _mm512_mask_cmp_ps_mask(
+        _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), v, _mm512_setzero_ps(), _CMP_EQ_OQ);
     floor = _mm512_mask_sub_epi32(floor, below_zero, floor, _mm512_set1_epi32(1));
     _mm512_store_si512(bins, _mm512_min_epi32(_mm512_add_epi32(floor, half), last));
     if (counted == 0xFFFF) {  // The usual case, without the bit scan.
