@@ -359,8 +359,11 @@ TEST_P(GemmSupportTest, EpilogueMatchesReferenceBitForBit) {
       return v;
     };
     const auto row_scale = doubles(rows, scale);
-    const auto row_zero =
-        doubles(rows, [&] { return static_cast<double>(pick(rng) < 2 ? 255 : sum_int(rng) % 256); });
+    // Zero (of either sign) takes the SIMD epilogues' shorter path.
+    const auto row_zero = doubles(rows, [&] {
+      const int p = pick(rng);
+      return p < 2 ? 255.0 : p == 2 ? 0.0 : p == 3 ? -0.0 : static_cast<double>(sum_int(rng) % 256);
+    });
     const auto row_term = doubles(rows, [&] { return static_cast<double>(sum_int(rng)); });
     const auto col_scale = doubles(columns, scale);
     const auto col_sum = doubles(columns, [&] {

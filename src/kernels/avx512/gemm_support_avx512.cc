@@ -13,12 +13,17 @@
 namespace quantd {
 namespace {
 
-// Eight columns of one row, under `mask` (the row's tail).
-template <bool kColZero>
+// Eight columns of one row, under `mask` (the row's tail). Without
+// kRowZero the row's zero point is 0, and D - 0 · col_sum is D exactly:
+// the product and the subtraction are left out (signed activations, as
+// the 4-bit panels take them, have no zero point).
+template <bool kColZero, bool kRowZero>
 void EpilogueEight(const GemmEpilogue& e, int64_t n, __mmask8 mask, const int32_t* d, double* y,
                    __m512d row_zero, __m512d row_term, __m512d row_scale) {
-  const __m512d dot = _mm512_cvtepi32_pd(_mm256_maskz_loadu_epi32(mask, d + n));
-  __m512d exact = _mm512_sub_pd(dot, _mm512_mul_pd(row_zero, _mm512_maskz_loadu_pd(mask, e.col_sum + n)));
+  __m512d exact = _mm512_cvtepi32_pd(_mm256_maskz_loadu_epi32(mask, d + n));
+  if constexpr (kRowZero) {
+    exact = _mm512_sub_pd(exact, _mm512_mul_pd(row_zero, _mm512_maskz_loadu_pd(mask, e.col_sum + n)));
+  }
   if constexpr (kColZero) {
     exact = _mm512_add_pd(exact, _mm512_mul_pd(_mm512_maskz_loadu_pd(mask, e.col_zero + n), row_term));
   }
@@ -28,21 +33,30 @@ void EpilogueEight(const GemmEpilogue& e, int64_t n, __mmask8 mask, const int32_
   _mm512_mask_storeu_pd(y + n, mask, sum);
 }
 
+template <bool kColZero, bool kRowZero>
+void EpilogueRow(const GemmEpilogue& e, int64_t m) {
+  const int32_t* d = e.d + m * e.ldd;
+  double* y = e.y + m * e.ldy;
+  const __m512d row_zero = _mm512_set1_pd(e.row_zero[m]);
+  const __m512d row_term = kColZero ? _mm512_set1_pd(e.row_term[m]) : _mm512_setzero_pd();
+  const __m512d row_scale = _mm512_set1_pd(e.row_scale[m]);
+  int64_t n = 0;
+  for (; n + 8 <= e.columns; n += 8) {
+    EpilogueEight<kColZero, kRowZero>(e, n, 0xFF, d, y, row_zero, row_term, row_scale);
+  }
+  if (n < e.columns) {
+    const auto mask = static_cast<__mmask8>((1u << (e.columns - n)) - 1);
+    EpilogueEight<kColZero, kRowZero>(e, n, mask, d, y, row_zero, row_term, row_scale);
+  }
+}
+
 template <bool kColZero>
 void EpilogueRows(const GemmEpilogue& e) {
   for (int64_t m = 0; m < e.rows; ++m) {
-    const int32_t* d = e.d + m * e.ldd;
-    double* y = e.y + m * e.ldy;
-    const __m512d row_zero = _mm512_set1_pd(e.row_zero[m]);
-    const __m512d row_term = kColZero ? _mm512_set1_pd(e.row_term[m]) : _mm512_setzero_pd();
-    const __m512d row_scale = _mm512_set1_pd(e.row_scale[m]);
-    int64_t n = 0;
-    for (; n + 8 <= e.columns; n += 8) {
-      EpilogueEight<kColZero>(e, n, 0xFF, d, y, row_zero, row_term, row_scale);
-    }
-    if (n < e.columns) {
-      const auto mask = static_cast<__mmask8>((1u << (e.columns - n)) - 1);
-      EpilogueEight<kColZero>(e, n, mask, d, y, row_zero, row_term, row_scale);
+    if (e.row_zero[m] != 0) {
+      EpilogueRow<kColZero, true>(e, m);
+    } else {
+      EpilogueRow<kColZero, false>(e, m);
     }
   }
 }
