@@ -314,7 +314,6 @@ absl::Status QuantizeRange(const QuantizeJob& job, const QuantParams& params, in
                            ErrorSums* sums, const ExecutionContext& context) {
   const ElementFormat& format = *FindElementFormat(job.params.dtype);
   const KernelTable& kernels = SelectKernels(context.max_isa);
-  const FloatSource src{job.input.dtype, input.data()};
   FirstNonFinite bad(count);
   const KernelParams kernel_params(format, params);
   const QuantizeArgs args =
@@ -335,7 +334,7 @@ absl::Status QuantizeRange(const QuantizeJob& job, const QuantParams& params, in
       return index < 0;
     });
   }));
-  if (bad.found()) return bad.Error(src, "input.data", first);
+  if (bad.found()) return bad.Error(args.src, "input.data", first);
   for (const ErrorSums& b : block_sums) sums->Merge(b);
   return absl::OkStatus();
 }
@@ -393,9 +392,6 @@ bool QuantizesInOnePass(const QuantizeJob& job) {
   return slot_elements > 0 && kBlockElements % slot_elements == 0;
 }
 
-// RunQuantize of such a job. The parameters, codes and error sums are those
-// of the two passes: the same ranges, the same kernels on the same spans,
-// the blocks' sums added in block order.
 // The next block's input, requested from memory while this block is
 // quantized from the cache, in step with its progress: otherwise the next
 // block's min/max pass waits on memory while the quantize pass left it
@@ -421,6 +417,9 @@ class NextBlockPrefetch {
   int64_t fetched_ = 0;
 };
 
+// RunQuantize of such a job. The parameters, codes and error sums are those
+// of the two passes: the same ranges, the same kernels on the same spans,
+// the blocks' sums added in block order.
 absl::StatusOr<QuantizeResult> QuantizeInOnePass(const QuantizeJob& job,
                                                  std::span<std::byte> output,
                                                  std::span<std::byte> dequantized,

@@ -123,9 +123,7 @@ absl::StatusOr<SlotRanges> SelectRanges(const QuantizeJob& job, const ElementFor
   r.hi.resize(slots);
   std::vector<float> amax(slots), lo(slots), hi(slots);
   for (int64_t c = 0; c < slots; ++c) {
-    const bool empty = mins[c] > maxs[c];  // A slot without elements has no range.
-    lo[c] = empty ? 0.0f : mins[c];
-    hi[c] = empty ? 0.0f : maxs[c];
+    std::tie(lo[c], hi[c]) = MinMaxRange(RangeMethod::kMinMax, mins[c], maxs[c]);
     amax[c] = AbsMax(lo[c], hi[c]);
   }
   const int64_t largest = LargestSlot(tensor.layout);
@@ -133,7 +131,7 @@ absl::StatusOr<SlotRanges> SelectRanges(const QuantizeJob& job, const ElementFor
     case RangeMethod::kMinMax:
     case RangeMethod::kAbsMax:
       for (int64_t c = 0; c < slots; ++c) {
-        std::tie(r.lo[c], r.hi[c]) = MinMaxRange(job.range_method, mins[c], maxs[c]);
+        std::tie(r.lo[c], r.hi[c]) = MinMaxRange(job.range_method, lo[c], hi[c]);
       }
       break;
     case RangeMethod::kLog2:

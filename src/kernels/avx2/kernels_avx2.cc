@@ -30,7 +30,7 @@ float ReduceMax(__m256 v) {
 
 // The flat index of the first non-finite element among the span's first
 // `body`, or -1.
-int64_t FirstNonFinite(FloatSource src, SlotSpan span, int64_t body) {
+int64_t FirstNonFiniteIndex(FloatSource src, SlotSpan span, int64_t body) {
   for (int64_t k = 0; k < body; k += kLanes) {
     const __m256 x = Load(src.dtype, src.data, span.start + k);
     if (const int bad = NonFinite(x)) return span.start + k + __builtin_ctz(bad);
@@ -63,7 +63,7 @@ int64_t MinMax(FloatSource src, SlotSpan span, float* mins, float* maxs) {
       lo0 = _mm256_min_ps(lo0, x);
       hi0 = _mm256_max_ps(hi0, x);
     }
-    if (bad != 0) return FirstNonFinite(src, span, body);
+    if (bad != 0) return FirstNonFiniteIndex(src, span, body);
     if (body > 0) {
       const float l = ReduceMin(_mm256_min_ps(lo0, lo1)), h = ReduceMax(_mm256_max_ps(hi0, hi1));
       if (l < mins[span.slot]) mins[span.slot] = l;
